@@ -1,0 +1,94 @@
+"""``get``: a version's verified bytes, written atomically.
+
+The local DVC cache is tried first (no DVC import needed); otherwise DVC fetches from the
+default remote into a temporary path.  Either way the bytes are re-hashed against the md5
+recorded at registration before they are moved to the destination, because DVC's default
+download path does not verify.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from modelreg import hashing
+from modelreg.errors import IntegrityError, NotFoundError
+from modelreg.gitrepo import GitRepo
+from modelreg.records import ModelVersion
+
+
+def cache_object(root: Path, md5: str) -> Path:
+    """Where DVC 3 keeps an object in the local cache."""
+    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def _from_cache(root: Path, md5: str, dest: Path) -> bool:
+    """Assemble ``md5`` from the local cache into ``dest``; ``False`` if anything is missing."""
+    obj = cache_object(root, md5)
+    if not obj.is_file():
+        return False
+    if not md5.endswith(".dir"):
+        shutil.copyfile(obj, dest)
+        return True
+    try:
+        entries = json.loads(obj.read_bytes())
+    except ValueError:
+        return False
+    sources = [(cache_object(root, e["md5"]), e["relpath"]) for e in entries]
+    if not all(src.is_file() for src, _ in sources):
+        return False
+    dest.mkdir()
+    for src, rel in sources:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _replace(tmp: Path, dest: Path) -> None:
+    """Move verified bytes into place; an existing folder is swapped out, then removed."""
+    if dest.is_dir() and not dest.is_symlink():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, dest)
+
+
+def get(repo: GitRepo, mv: ModelVersion, out: str | os.PathLike[str] | None) -> Path:
+    """Fetch, verify and write ``mv``'s artifact; returns the destination."""
+    if mv.path is None or mv.md5 is None:
+        raise NotFoundError(
+            f"{mv.name} {mv.version} records no DVC-tracked artifact at {mv.commit[:12]}"
+        )
+    dest = Path(out) if out is not None else Path(Path(mv.path).name)
+    dest = dest.resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    tmp = work / "artifact"
+    try:
+        if not _from_cache(repo.root, mv.md5, tmp):
+            from modelreg import dvcio
+
+            dvcio.download(repo.root, mv.path, mv.commit, tmp)
+        actual = hashing.digest(tmp).md5
+        if actual != mv.md5:
+            raise IntegrityError(
+                f"{mv.name} {mv.version}: artifact {mv.path} has md5 {actual}, expected "
+                f"{mv.md5}: the DVC cache or remote is corrupted; nothing was written"
+            )
+        _replace(tmp, dest)
+    finally:
+        _remove(work)
+    return dest

@@ -1,0 +1,1 @@
+"""The ``modelreg`` command line: parse, make one library call, render."""

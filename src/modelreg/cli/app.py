@@ -1,0 +1,322 @@
+"""The Typer application.  Each command parses its options, makes one library call and
+renders the record it gets back; :func:`main` is the one error funnel."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import typer
+
+from modelreg.cli import render
+from modelreg.errors import RegistryError
+from modelreg.registry import Registry
+
+app = typer.Typer(
+    name="modelreg",
+    help="A Git-backed model registry: versions and stages are Git tags, bytes live in DVC.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+index_app = typer.Typer(help="Maintain registry.yaml.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RepoOpt = Annotated[str, typer.Option("--repo", help="Path of the Git repository.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+MessageOpt = Annotated[
+    str | None, typer.Option("--message", "-m", help="Note recorded in the tag and commit.")
+]
+
+
+class Interrupted(BaseException):
+    """Ctrl-C, raised past libraries that swallow KeyboardInterrupt into other errors."""
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"modelreg: error: {message}", err=True)
+
+
+def reports_errors(func: F) -> F:
+    """Turn a :class:`RegistryError` into a one-line message on stderr and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RegistryError as e:
+            _fail(str(e))
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _registry(repo: str) -> Registry:
+    return Registry(repo)
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def which(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    stage: Annotated[str, typer.Argument(help="Stage, e.g. production.")],
+    repo: RepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
+    """Print the version that holds STAGE (exit 1 when none does)."""
+    mv = _registry(repo).which(name, stage)
+    typer.echo(render.to_json(mv) if json else mv.version)
+
+
+@app.command()
+@reports_errors
+def latest(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    repo: RepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
+    """Print the latest (greatest active) version of NAME."""
+    mv = _registry(repo).latest(name)
+    typer.echo(render.to_json(mv) if json else mv.version)
+
+
+@app.command("list")
+@reports_errors
+def list_(repo: RepoOpt = ".", json: JsonOpt = False) -> None:
+    """One row per model: latest version, each stage's version, headline metrics."""
+    from modelreg.index import read_stage_order
+
+    reg = _registry(repo)
+    rows = reg.list()
+    if json:
+        typer.echo(render.to_json(rows))
+        return
+    order = read_stage_order(reg.root)
+    used = sorted({s for r in rows for s in r.stages} - set(order))
+    typer.echo(render.model_list(rows, [*order, *used]))
+
+
+@app.command()
+@reports_errors
+def show(
+    ref: Annotated[str, typer.Argument(help="NAME for all versions, or NAME@vX.Y.Z / NAME#STAGE.")],
+    repo: RepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
+    """Show a model's versions with metrics and stages, or one version's full record."""
+    from modelreg.grammar import parse_reference
+
+    reg = _registry(repo)
+    parsed = parse_reference(ref)
+    if parsed.version or parsed.stage or parsed.latest:
+        mv = reg.resolve(parsed)
+        typer.echo(render.to_json(mv) if json else render.version_detail(mv))
+    else:
+        detail = reg.show(parsed.model)
+        typer.echo(render.to_json(detail) if json else render.model_detail(detail))
+
+
+@app.command()
+@reports_errors
+def history(
+    name: Annotated[str | None, typer.Argument(help="Model name (all models when omitted).")] = None,
+    repo: RepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
+    """The audit log: every event with time, author, version, stage and message."""
+    events = _registry(repo).history(name)
+    typer.echo(render.to_json(events) if json else render.events(events))
+
+
+@app.command()
+@reports_errors
+def compare(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    v1: Annotated[str, typer.Argument(help="First version.")],
+    v2: Annotated[str, typer.Argument(help="Second version.")],
+    repo: RepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
+    """Metrics and params side by side with deltas; whether the artifact bytes changed."""
+    result = _registry(repo).compare(name, v1, v2)
+    typer.echo(render.to_json(result) if json else render.comparison(result))
+
+
+@app.command()
+@reports_errors
+def get(
+    ref: Annotated[str, typer.Argument(help="NAME#STAGE, NAME@vX.Y.Z, NAME@latest or NAME.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Destination (default: artifact name).")
+    ] = None,
+    repo: RepoOpt = ".",
+) -> None:
+    """Download a version's artifact, verify its md5, write it atomically."""
+    path = _registry(repo).get(ref, out)
+    typer.echo(str(path))
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def init(
+    remote: Annotated[
+        str | None, typer.Option("--remote", help="Default DVC remote (folder or URL).")
+    ] = None,
+    stages: Annotated[
+        str | None, typer.Option("--stages", help="Allowed stages in promotion order: a,b,c.")
+    ] = None,
+    repo: RepoOpt = ".",
+) -> None:
+    """Make the current Git repository a registry (dvc init if needed, registry.yaml)."""
+    stage_list = [s.strip() for s in stages.split(",")] if stages is not None else None
+    path = _registry(repo).init(stages=stage_list, remote=remote)
+    typer.echo(f"Initialized modelreg registry in {path.parent}")
+
+
+@app.command()
+@reports_errors
+def register(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    path: Annotated[Path, typer.Argument(help="Model file or folder inside the repository.")],
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="K=V (repeatable).")] = None,
+    metrics_file: Annotated[
+        list[Path] | None, typer.Option("--metrics-file", help="JSON/YAML metrics file.")
+    ] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="K=V (repeatable).")] = None,
+    params_file: Annotated[
+        list[Path] | None, typer.Option("--params-file", help="JSON/YAML params file.")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", help="Model text.")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Label (repeatable).")] = None,
+    bump: Annotated[
+        str, typer.Option("--bump", help="Which part to bump: major, minor or patch.")
+    ] = "minor",
+    version: Annotated[str | None, typer.Option("--version", help="Explicit vX.Y.Z.")] = None,
+    allow_unchanged: Annotated[
+        bool, typer.Option("--allow-unchanged", help="Register bytes identical to the latest.")
+    ] = False,
+    message: MessageOpt = None,
+    repo: RepoOpt = ".",
+) -> None:
+    """Track PATH with DVC, record it in registry.yaml, commit, and tag NAME@vX.Y.Z."""
+    from modelreg.errors import InvalidInputError
+    from modelreg.values import metrics_from, params_from
+
+    if bump not in ("major", "minor", "patch"):
+        raise InvalidInputError(f"invalid --bump {bump!r}: use major, minor or patch")
+    bump_part: Literal["major", "minor", "patch"] = bump  # type: ignore[assignment]
+    metrics = metrics_from(pairs=metric or [], files=metrics_file or [])
+    params = params_from(pairs=param or [], files=params_file or [])
+    mv = _registry(repo).register(
+        name,
+        path.absolute(),
+        metrics=metrics,
+        params=params,
+        description=description,
+        labels=label,
+        bump=bump_part,
+        version=version,
+        message=message,
+        allow_unchanged=allow_unchanged,
+    )
+    typer.echo(mv.version)
+
+
+@app.command()
+@reports_errors
+def promote(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version to promote, vX.Y.Z.")],
+    stage: Annotated[str, typer.Argument(help="Stage to assign.")],
+    force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
+    message: MessageOpt = None,
+    repo: RepoOpt = ".",
+) -> None:
+    """Assign STAGE to VERSION (tag NAME#STAGE#N)."""
+    change = _registry(repo).promote(name, version, stage, message=message, force=force)
+    typer.echo(f"{change.name} {change.version} -> {change.stage} ({change.tag})")
+
+
+@app.command()
+@reports_errors
+def demote(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    stage: Annotated[str, typer.Argument(help="Stage to unassign.")],
+    message: MessageOpt = None,
+    repo: RepoOpt = ".",
+) -> None:
+    """Unassign the current holder of STAGE; print what holds it now."""
+    change = _registry(repo).demote(name, stage, message=message)
+    now = change.holder or "nothing"
+    typer.echo(f"{change.name} {change.version} removed from {change.stage}; it now holds {now}")
+
+
+@app.command()
+@reports_errors
+def rollback(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    stage: Annotated[str, typer.Argument(help="Stage to roll back.")],
+    to: Annotated[str | None, typer.Option("--to", help="Version to roll back to.")] = None,
+    message: MessageOpt = None,
+    repo: RepoOpt = ".",
+) -> None:
+    """Give STAGE back to the version that held it before the current holder."""
+    change = _registry(repo).rollback(name, stage, to=to, message=message)
+    typer.echo(f"{change.name} {change.stage} -> {change.version} ({change.tag})")
+
+
+@app.command()
+@reports_errors
+def deprecate(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[
+        str | None, typer.Argument(help="Version to deregister (whole model when omitted).")
+    ] = None,
+    message: MessageOpt = None,
+    repo: RepoOpt = ".",
+) -> None:
+    """Deregister one version, or deprecate the whole model."""
+    tag = _registry(repo).deprecate(name, version, message=message)
+    typer.echo(tag)
+
+
+@index_app.command("rebuild")
+@reports_errors
+def index_rebuild(message: MessageOpt = None, repo: RepoOpt = ".") -> None:
+    """Rewrite registry.yaml from the tags alone and commit it."""
+    index = _registry(repo).rebuild_index(message=message)
+    count = sum(len(m.versions) for m in index.models.values())
+    typer.echo(f"Rebuilt registry.yaml: {len(index.models)} models, {count} versions")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted()
+
+
+def main() -> None:
+    """Console entry point: exit 0, 1 (registry error), 2 (usage) or 130 (Ctrl-C)."""
+    signal.signal(signal.SIGINT, _interrupt)
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    os.environ.setdefault("GTO_NO_ANALYTICS", "1")
+    try:
+        app()
+    except Interrupted:
+        _fail("interrupted; nothing was left half-written")
+        sys.exit(130)
+    except RegistryError as e:  # raised outside a command, e.g. by a callback
+        _fail(str(e))
+        sys.exit(1)

@@ -1,0 +1,139 @@
+"""Turning records into text: aligned tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from modelreg.records import Comparison, Event, ModelDetail, ModelSummary, ModelVersion
+
+
+def to_json(data: BaseModel | Sequence[BaseModel]) -> str:
+    """``--json`` output: the same record the table shows."""
+    if isinstance(data, BaseModel):
+        payload: Any = data.model_dump(mode="json")
+    else:
+        payload = [item.model_dump(mode="json") for item in data]
+    return json.dumps(payload, indent=2, sort_keys=False)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain aligned table (no colour, no box drawing: it must paste into a PR)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in cells:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _metrics(metrics: dict[str, float], limit: int = 3) -> str:
+    items = [f"{k}={_cell(v)}" for k, v in sorted(metrics.items())[:limit]]
+    if len(metrics) > limit:
+        items.append("…")
+    return " ".join(items)
+
+
+def model_list(rows: Sequence[ModelSummary], stages: Sequence[str]) -> str:
+    """``modelreg list``."""
+    if not rows:
+        return "No models registered yet: `modelreg register NAME PATH` adds one."
+    headers = ["model", "latest", *stages, "metrics"]
+    body = []
+    for row in rows:
+        name = f"{row.name} (deprecated)" if row.deprecated else row.name
+        body.append([name, row.latest, *(row.stages.get(s) for s in stages), _metrics(row.metrics)])
+    return table(headers, body)
+
+
+def model_detail(detail: ModelDetail) -> str:
+    """``modelreg show NAME``."""
+    lines = [f"{detail.name}" + (" (deprecated)" if detail.deprecated else "")]
+    if detail.description:
+        lines.append(f"  {detail.description}")
+    if detail.labels:
+        lines.append(f"  labels: {', '.join(detail.labels)}")
+    stages = ", ".join(f"{s}={v}" for s, v in detail.stages.items()) or "none"
+    lines.append(f"  latest: {detail.latest or '-'}   stages: {stages}")
+    lines.append("")
+    rows = [
+        [
+            v.version + ("" if v.active else " (deregistered)"),
+            ",".join(v.stages) or None,
+            v.registered_at.strftime("%Y-%m-%d %H:%M"),
+            _metrics(v.metrics),
+        ]
+        for v in detail.versions
+    ]
+    lines.append(table(["version", "stages", "registered", "metrics"], rows))
+    return "\n".join(lines)
+
+
+def version_detail(mv: ModelVersion) -> str:
+    """``modelreg show NAME@vX.Y.Z``: one version's full record."""
+    lines = [
+        f"{mv.name} {mv.version}" + ("" if mv.active else " (deregistered)"),
+        f"  tag:        {mv.tag}",
+        f"  commit:     {mv.commit}",
+        f"  stages:     {', '.join(mv.stages) or '-'}",
+        f"  registered: {mv.registered_at.isoformat()} by {mv.registered_by}",
+        f"  artifact:   {mv.path or '-'}",
+        f"  md5:        {mv.md5 or '-'}",
+        f"  size:       {mv.size if mv.size is not None else '-'} bytes",
+    ]
+    if mv.metrics:
+        lines.append("  metrics:")
+        lines += [f"    {k}: {_cell(v)}" for k, v in sorted(mv.metrics.items())]
+    if mv.params:
+        lines.append("  params:")
+        lines += [f"    {k}: {_cell(v)}" for k, v in sorted(mv.params.items())]
+    return "\n".join(lines)
+
+
+def events(items: Sequence[Event]) -> str:
+    """``modelreg history``."""
+    if not items:
+        return "No events."
+    rows = [
+        [
+            e.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+            e.model,
+            e.kind.value,
+            e.version,
+            e.stage,
+            e.author,
+            e.message.splitlines()[0] if e.message else "",
+        ]
+        for e in items
+    ]
+    return table(["time", "model", "event", "version", "stage", "author", "message"], rows)
+
+
+def comparison(c: Comparison) -> str:
+    """``modelreg compare``."""
+    lines = [f"{c.name}: {c.a} -> {c.b}"]
+    rows: list[list[object]] = []
+    for kind, deltas in (("metric", c.metrics), ("param", c.params)):
+        for d in deltas:
+            delta = f"{d.delta:+.6g}" if d.delta is not None else ("" if d.a == d.b else "changed")
+            rows.append([kind, d.key, d.a, d.b, delta])
+    if rows:
+        lines.append(table(["", "key", c.a, c.b, "delta"], rows))
+    if c.artifact_changed is None:
+        lines.append("artifact: unknown (no md5 recorded)")
+    else:
+        lines.append("artifact: " + ("changed" if c.artifact_changed else "identical bytes"))
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""DVC's files, read and written without importing DVC: ``PATH.dvc`` and ``dvc.yaml``.
+
+``dvc.yaml``'s ``artifacts:`` section is what ``dvc artifacts get``, DVC Studio and GTO read to
+find a model's path at a tagged commit.  It is edited with ruamel's round-trip mode so the
+user's comments and stage definitions survive.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelreg.errors import DvcError
+
+DVC_YAML = "dvc.yaml"
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """The one output a ``.dvc`` file tracks."""
+
+    path: str  # relative to the repository root, POSIX
+    md5: str
+    size: int | None
+    nfiles: int | None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+
+def pointer_file(path: str) -> str:
+    """The ``.dvc`` file that tracks ``path``."""
+    return f"{path}.dvc"
+
+
+def parse_pointer(text: bytes | str, dvc_file: str) -> Pointer:
+    """Parse a ``.dvc`` file (``dvc_file`` is its repository-relative path)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+        out = data["outs"][0]
+        md5 = out.get("md5") or out["etag"]
+    except (yaml.YAMLError, KeyError, IndexError, TypeError) as e:
+        raise DvcError(f"{dvc_file} is not a valid DVC pointer file: re-run `dvc add`") from e
+    folder = posixpath.dirname(dvc_file)
+    return Pointer(
+        path=posixpath.normpath(posixpath.join(folder, out["path"])),
+        md5=str(md5),
+        size=out.get("size"),
+        nfiles=out.get("nfiles"),
+    )
+
+
+def artifact_path_at(dvc_yaml: bytes | None, name: str) -> str | None:
+    """The path ``dvc.yaml`` declares for artifact ``name``, if any."""
+    if dvc_yaml is None:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(dvc_yaml) or {}
+        path = data.get("artifacts", {}).get(name, {}).get("path")
+    except (yaml.YAMLError, AttributeError):
+        return None
+    return str(path) if path else None
+
+
+def render_dvc_yaml(
+    current: str | None, name: str, path: str, description: str | None, labels: list[str]
+) -> str:
+    """``dvc.yaml`` text with artifact ``name`` declared as a model, everything else kept."""
+    from ruamel.yaml import YAML  # only writes pay for ruamel
+
+    rt = YAML()
+    rt.indent(mapping=2, sequence=4, offset=2)
+    data: Any = rt.load(current) if current and current.strip() else None
+    if data is None:
+        data = {}
+    artifacts = data.setdefault("artifacts", {})
+    entry: dict[str, Any] = {"path": path, "type": "model"}
+    if description:
+        entry["desc"] = description
+    if labels:
+        entry["labels"] = list(labels)
+    artifacts[name] = entry
+    buf = io.StringIO()
+    rt.dump(data, buf)
+    return buf.getvalue()
+
+
+def update_dvc_yaml(
+    root: Path, name: str, path: str, description: str | None, labels: list[str]
+) -> None:
+    """Declare artifact ``name`` in ``dvc.yaml`` (created when missing)."""
+    from modelreg.index import write_atomic
+
+    target = root / DVC_YAML
+    current = target.read_text(encoding="utf-8") if target.exists() else None
+    text = render_dvc_yaml(current, name, path, description, labels)
+    write_atomic(target, text.encode("utf-8"))

@@ -1,0 +1,256 @@
+"""The one module that talks to git.
+
+Everything goes through the ``git`` executable: a registry query is one ``git for-each-ref``
+with a per-model pattern, which stays fast on tens of thousands of packed tags (per-object tag
+APIs in Python git libraries are quadratic on packed refs), and starting ``git`` costs far less
+than importing a git library on the read path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelreg.errors import ConflictError, GitError, NotARegistryError
+
+_FIELD = "\x00"
+_RECORD = "\x1e"
+# git expands %00 and %1e itself: argv cannot carry NUL bytes.
+_TAG_FORMAT = "%00".join(
+    [
+        "%(refname:lstrip=2)",
+        "%(objecttype)",
+        "%(*objectname)",
+        "%(taggerdate:unix)",
+        "%(taggername)",
+        "%(taggeremail)",
+        "%(contents)",
+    ]
+) + "%1e"
+ZERO_OID = "0" * 40
+
+
+@dataclass(frozen=True)
+class RawTag:
+    """An annotated tag as git stores it; lightweight tags never become one."""
+
+    name: str
+    commit: str
+    timestamp: int
+    tagger_name: str
+    tagger_email: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who git will record as author and tagger."""
+
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+def _clean_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ)
+    # Never let a pager, prompt or translation change what we parse.
+    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"})
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    return (fatal or lines or ["git failed"])[0]
+
+
+def parse_tag_listing(output: str) -> list[RawTag]:
+    """Parse ``for-each-ref`` output in :data:`_TAG_FORMAT`, dropping lightweight tags."""
+    tags = []
+    for record in output.split(_RECORD):
+        record = record.lstrip("\n")
+        if not record:
+            continue
+        name, objtype, commit, ts, tagger, email, message = record.split(_FIELD, 6)
+        if objtype != "tag" or not ts:
+            continue
+        tags.append(RawTag(name, commit, int(ts), tagger, email.strip("<>"), message))
+    return tags
+
+
+class GitRepo:
+    """A working tree of a Git repository, driven through the ``git`` executable."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def discover(cls, path: str | os.PathLike[str] = ".") -> GitRepo:
+        """Open the repository containing ``path``; a clear error when there is none."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise NotARegistryError(f"{str(path)!r} is not a folder: pass a Git repository")
+        proc = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            env=_clean_env(None),
+        )
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise NotARegistryError(
+                f"{str(path)!r} is not inside a Git repository: run `git init` there first"
+            )
+        return cls(Path(proc.stdout.strip()))
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run one git command in the repository; raise :class:`GitError` on failure."""
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=_clean_env(env),
+        )
+        if check and proc.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr or proc.stdout)}")
+        return proc
+
+    def out(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """Standard output of a git command that must succeed, without the final newline."""
+        return self.run(*args, env=env).stdout.rstrip("\n")
+
+    @property
+    def git_dir(self) -> Path:
+        """The repository's common git directory (shared by all worktrees)."""
+        return (self.root / self.out("rev-parse", "--git-common-dir")).resolve()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def tags(self, patterns: Sequence[str]) -> list[RawTag]:
+        """Annotated tags whose refs match ``patterns`` (all tags when empty)."""
+        out = self.run("for-each-ref", f"--format={_TAG_FORMAT}", *patterns).stdout
+        return parse_tag_listing(out)
+
+    def head_commit(self) -> str | None:
+        """The commit HEAD points at, or ``None`` on an unborn branch."""
+        proc = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
+        return proc.stdout.strip() or None
+
+    def resolve_commit(self, rev: str) -> str | None:
+        """The commit ``rev`` names, or ``None`` when it names none."""
+        proc = self.run("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
+        return proc.stdout.strip() or None
+
+    def show_file(self, rev: str, path: str) -> bytes | None:
+        """The bytes of ``path`` at ``rev``, or ``None`` when it is not there."""
+        proc = subprocess.run(
+            ["git", "cat-file", "blob", f"{rev}:{path}"],
+            cwd=self.root,
+            capture_output=True,
+            env=_clean_env(None),
+        )
+        return proc.stdout if proc.returncode == 0 else None
+
+    def identity(self) -> Identity:
+        """The configured committer identity; a one-line error when there is none."""
+        idents = []
+        for var in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+            proc = self.run("var", var, check=False)
+            if proc.returncode != 0:
+                raise GitError(
+                    "no Git identity configured: run `git config user.name \"Your Name\"` "
+                    "and `git config user.email you@example.com`"
+                )
+            idents.append(proc.stdout.strip())
+        ident = idents[1]
+        name, _, rest = ident.partition(" <")
+        return Identity(name, rest.split(">", 1)[0])
+
+    def is_tracked(self, path: str) -> bool:
+        """Whether git tracks ``path`` (relative to the root) in the index."""
+        proc = self.run("ls-files", "--error-unmatch", "--", path, check=False)
+        return proc.returncode == 0
+
+    # -- writing --------------------------------------------------------------------------
+
+    def create_tag(self, name: str, target: str, message: str, timestamp: int) -> None:
+        """Create an annotated tag dated ``timestamp`` (tagger date, UTC)."""
+        proc = self.run(
+            "tag", "-a", "--cleanup=verbatim", "-F", "-", name, target,
+            stdin=message,
+            env={"GIT_COMMITTER_DATE": f"@{timestamp} +0000"},
+            check=False,
+        )
+        if proc.returncode != 0:
+            if "already exists" in proc.stderr:
+                raise ConflictError(f"tag {name!r} already exists: pick another version")
+            raise GitError(f"could not create tag {name!r}: {_first_line(proc.stderr)}")
+
+    def delete_tags(self, names: Iterable[str]) -> None:
+        """Delete local tags (used to undo a failed write)."""
+        names = list(names)
+        if names:
+            self.run("tag", "-d", *names, check=False)
+
+    def commit_paths(self, paths: Sequence[str], message: str, parent: str | None) -> str | None:
+        """Commit exactly ``paths`` from the working tree on top of ``parent``.
+
+        Other staged changes of the user stay staged and out of the commit: the tree is built
+        in a private index.  The branch moves only if it still points at ``parent`` (a
+        compare-and-swap), so a concurrent writer cannot be overwritten.  Returns the new
+        commit, or ``None`` when the paths hold nothing new.
+        """
+        fd, tmp_index = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
+        os.close(fd)
+        env = {"GIT_INDEX_FILE": tmp_index}
+        try:
+            if parent:
+                self.run("read-tree", parent, env=env)
+            else:
+                self.run("read-tree", "--empty", env=env)
+            self.run("update-index", "--add", "--remove", "--", *paths, env=env)
+            tree = self.out("write-tree", env=env)
+        finally:
+            Path(tmp_index).unlink(missing_ok=True)
+        if parent and tree == self.out("rev-parse", f"{parent}^{{tree}}"):
+            return None
+        parents = ["-p", parent] if parent else []
+        commit = self.run("commit-tree", tree, *parents, "-F", "-", stdin=message).stdout.strip()
+        proc = self.run(
+            "update-ref", "-m", f"modelreg: {message.splitlines()[0]}",
+            "HEAD", commit, parent or ZERO_OID,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ConflictError(
+                "the branch moved while modelreg was writing: run the command again"
+            )
+        # Our paths now match HEAD; reset only their index entries so the user's other
+        # staged changes stay exactly as they were.
+        self.run("reset", "-q", "HEAD", "--", *paths, check=False)
+        return commit
+
+    def move_head(self, new: str | None, expected: str) -> None:
+        """Point HEAD's branch back at ``new`` (used to undo a commit); CAS on ``expected``."""
+        if new is None:
+            self.run("update-ref", "-d", "HEAD", expected)
+        else:
+            self.run("update-ref", "HEAD", new, expected)

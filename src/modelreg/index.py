@@ -1,0 +1,287 @@
+"""``registry.yaml``: the reviewable index and the desired stage map.
+
+Reading validates the shape and reports the first problem in one line with its line number.
+Writing is stable (models and versions sorted, keys in a fixed order) so that a change to one
+model is a small diff, and writing the same content twice produces the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from modelreg.errors import IndexError_
+from modelreg.records import Scalar
+from modelreg.semver import Version, is_version
+
+INDEX_FILE = "registry.yaml"
+DEFAULT_STAGES = ["dev", "staging", "production"]
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VersionEntry(_Strict):
+    """The index's copy of one version's immutable record."""
+
+    tag: str
+    md5: str | None = None
+    size: int | None = None
+    nfiles: int | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    registered_by: str | None = None
+    registered_at: str | None = None
+    deregistered: bool = False
+
+    @field_validator("registered_at", mode="before")
+    @classmethod
+    def _iso(cls, value: object) -> object:
+        # YAML turns an unquoted timestamp into a datetime; keep the index's text form.
+        if isinstance(value, datetime):
+            return format_time(value)
+        return value
+
+
+class ModelEntry(_Strict):
+    """One model: descriptive fields, desired stages and its versions."""
+
+    description: str | None = None
+    path: str | None = None
+    labels: list[str] = Field(default_factory=list)
+    deprecated: bool = False
+    stages: dict[str, str] = Field(default_factory=dict)
+    versions: dict[str, VersionEntry] = Field(default_factory=dict)
+
+
+class StagePolicy(_Strict):
+    """Rules a version must meet to enter a stage."""
+
+    requires: str | None = None
+    metrics: dict[str, str] = Field(default_factory=dict)
+    allow_empty: bool = True
+
+
+class Index(_Strict):
+    """The whole ``registry.yaml``."""
+
+    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_STAGES))
+    policy: dict[str, StagePolicy] = Field(default_factory=dict)
+    models: dict[str, ModelEntry] = Field(default_factory=dict)
+
+
+def format_time(value: datetime) -> str:
+    """UTC, second resolution, ``Z`` suffix: the form the index stores."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc``, for error messages."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(key):
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if key >= len(node.value):
+                return line
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def parse_index(text: str, source: str = INDEX_FILE) -> Index:
+    """Parse and validate index text; raise a one-line :class:`IndexError_`."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise IndexError_(f"{source}{where}: invalid YAML ({problem}): fix the file") from e
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise IndexError_(f"{source}: expected a mapping at the top level: fix the file")
+    try:
+        return Index.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        line = _line_of(text, loc)
+        where = f":{line}" if line else ""
+        dotted = ".".join(str(p) for p in loc)
+        raise IndexError_(f"{source}{where}: {dotted}: {err['msg']}: fix the file") from e
+
+
+def load_index(root: Path) -> Index | None:
+    """The repository's index, or ``None`` when it has none."""
+    path = root / INDEX_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return parse_index(text)
+
+
+def _version_dict(entry: VersionEntry) -> dict[str, Any]:
+    data: dict[str, Any] = {"tag": entry.tag}
+    for key in ("md5", "size", "nfiles"):
+        value = getattr(entry, key)
+        if value is not None:
+            data[key] = value
+    if entry.metrics:
+        data["metrics"] = _Flow(sorted(entry.metrics.items()))
+    if entry.params:
+        data["params"] = _Flow(sorted(entry.params.items()))
+    for key in ("registered_by", "registered_at"):
+        value = getattr(entry, key)
+        if value is not None:
+            data[key] = value
+    if entry.deregistered:
+        data["deregistered"] = True
+    return data
+
+
+def _version_key(text: str) -> tuple[int, Version | str]:
+    return (0, Version.parse(text)) if is_version(text) else (1, text)
+
+
+def _model_dict(entry: ModelEntry, stage_order: list[str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if entry.description is not None:
+        data["description"] = entry.description
+    if entry.path is not None:
+        data["path"] = entry.path
+    if entry.labels:
+        data["labels"] = _FlowList(entry.labels)
+    if entry.deprecated:
+        data["deprecated"] = True
+    rank = {s: i for i, s in enumerate(stage_order)}
+    stages = sorted(entry.stages.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    data["stages"] = _Flow(stages)
+    versions = sorted(entry.versions.items(), key=lambda kv: _version_key(kv[0]))
+    data["versions"] = {v: _version_dict(e) for v, e in versions}
+    return data
+
+
+def dump_index(index: Index) -> str:
+    """Serialize in the stable order described in the module docstring."""
+    data: dict[str, Any] = {"stages": _FlowList(index.stages)}
+    if index.policy:
+        data["policy"] = {
+            stage: rule.model_dump(exclude_defaults=True) for stage, rule in index.policy.items()
+        }
+    data["models"] = {
+        name: _model_dict(entry, index.stages) for name, entry in sorted(index.models.items())
+    }
+    return yaml.dump(
+        data, Dumper=_IndexDumper, sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def write_index(root: Path, index: Index) -> None:
+    """Replace ``registry.yaml`` atomically (no reader ever sees half a file)."""
+    write_atomic(root / INDEX_FILE, dump_index(index).encode("utf-8"))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class _Flow(dict[str, Any]):
+    """A mapping written inline (``{accuracy: 0.93}``)."""
+
+    def __init__(self, items: list[tuple[str, Any]]) -> None:
+        super().__init__(items)
+
+
+class _FlowList(list[Any]):
+    """A list written inline (``[dev, staging, production]``)."""
+
+
+class _IndexDumper(_Dumper):  # type: ignore[misc]
+    pass
+
+
+def _flow_map(dumper: Any, data: _Flow) -> Any:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", list(data.items()), flow_style=True)
+
+
+def _flow_list(dumper: Any, data: _FlowList) -> Any:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(data), flow_style=True)
+
+
+def _block_map(dumper: Any, data: dict[str, Any]) -> Any:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", list(data.items()))
+
+
+_IndexDumper.add_representer(_Flow, _flow_map)
+_IndexDumper.add_representer(_FlowList, _flow_list)
+_IndexDumper.add_representer(dict, _block_map)
+
+
+def read_stage_order(root: Path) -> list[str]:
+    """The allowed stages, read from the top of the index without parsing its models.
+
+    ``list`` uses this for column order; parsing every version of every model for it would
+    cost more than the query itself on a large registry.
+    """
+    path = root / INDEX_FILE
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = []
+            for line in f:
+                if line.startswith("models:"):
+                    break
+                head.append(line)
+    except FileNotFoundError:
+        return list(DEFAULT_STAGES)
+    try:
+        data = yaml.load("".join(head), Loader=_Loader) or {}
+    except yaml.YAMLError:
+        return list(DEFAULT_STAGES)
+    stages = data.get("stages") if isinstance(data, dict) else None
+    if isinstance(stages, list) and all(isinstance(s, str) for s in stages):
+        return stages
+    return list(DEFAULT_STAGES)
+
+
+def _umask() -> int:
+    # The only portable way to read the umask is to set it and put it back.
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,40 @@
+"""One writer per clone: modelreg processes writing in the same clone take turns."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from modelreg.errors import ConflictError
+
+LOCK_NAME = "modelreg.lock"
+
+
+@contextlib.contextmanager
+def write_lock(git_dir: Path, timeout: float = 60.0) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``.git/modelreg.lock``.
+
+    ``flock`` is released by the kernel when the process dies, so a crash never leaves a
+    stale lock behind.
+    """
+    fd = os.open(git_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ConflictError(
+                        f"another modelreg process has held {git_dir / LOCK_NAME} for "
+                        f"{timeout:.0f}s: wait for it to finish and run the command again"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,504 @@
+"""Write use cases: init, register, promote, demote, rollback, deprecate, index rebuild.
+
+Each write takes the clone's lock, checks everything it can before touching anything, then
+changes files, commits exactly the files it wrote and creates its tag inside a
+:class:`~modelreg.transaction.Transaction`, so a failure at any step leaves the repository as
+it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from modelreg import dvcfiles, dvcio, hashing
+from modelreg.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotARegistryError,
+    NotFoundError,
+)
+from modelreg.gitrepo import GitRepo, Identity
+from modelreg.grammar import EventKind, TagName, check_name, check_stage, check_version
+from modelreg.grammar import format_tag
+from modelreg.index import INDEX_FILE, DEFAULT_STAGES, Index, ModelEntry, VersionEntry
+from modelreg.index import format_time, load_index, write_index
+from modelreg.locking import write_lock
+from modelreg.queries import all_states, model_state, version_record
+from modelreg.records import ArtifactRecord, ModelVersion, Scalar, StageChange
+from modelreg.semver import FIRST_VERSION, Bump, Version, is_version
+from modelreg.state import ModelState, holder_sequence
+from modelreg.tagmessage import compose, parse_record
+from modelreg.transaction import Transaction
+
+
+@dataclass
+class Write:
+    """What one write command works with while it holds the lock."""
+
+    repo: GitRepo
+    index: Index
+    identity: Identity
+    tx: Transaction
+
+    def commit(self, paths: list[str], message: str) -> str:
+        """Commit ``paths`` and return the commit that now holds them."""
+        commit = self.repo.commit_paths(paths, message, self.tx.head)
+        self.tx.committed(commit)
+        head = commit or self.tx.head
+        if head is None:
+            raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+        return head
+
+    def save_index(self) -> None:
+        self.tx.snapshot(self.repo.root / INDEX_FILE)
+        write_index(self.repo.root, self.index)
+
+    def tag(self, tag: TagName, target: str, message: str, state: ModelState) -> str:
+        """Create a tag dated strictly after the model's previous event.
+
+        GTO orders events by tagger date alone (one-second resolution); a later date keeps
+        both tools agreeing when events come in the same second.
+        """
+        name = format_tag(tag)
+        when = max(int(time.time()), state.last_timestamp + 1)
+        self.repo.create_tag(name, target, message, when)
+        self.tx.tagged(name)
+        return name
+
+
+@contextlib.contextmanager
+def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
+    """Lock, load, and run a write in a transaction."""
+    identity = repo.identity()
+    with write_lock(repo.git_dir):
+        index = load_index(repo.root)
+        if index is None:
+            if need_index:
+                raise NotARegistryError(
+                    f"{repo.root} is not a modelreg registry (no {INDEX_FILE}): "
+                    "run `modelreg init` first"
+                )
+            index = Index()
+        tx = Transaction(repo)
+        try:
+            yield Write(repo, index, identity, tx)
+        except BaseException:
+            tx.rollback()
+            raise
+
+
+def _entry(index: Index, name: str) -> ModelEntry:
+    return index.models.setdefault(name, ModelEntry())
+
+
+def _sync_stages(w: Write, name: str) -> ModelState:
+    """Make the index's desired stages equal the stages the tags now realize."""
+    state = model_state(w.repo, name)
+    _entry(w.index, name).stages = state.holders()
+    return state
+
+
+def _check_stage_allowed(index: Index, stage: str) -> None:
+    check_stage(stage)
+    if index.stages and stage not in index.stages:
+        allowed = ", ".join(index.stages)
+        raise InvalidInputError(
+            f"unknown stage {stage!r}: allowed stages are {allowed} "
+            f"(edit `stages:` in {INDEX_FILE} to add one)"
+        )
+
+
+def _require_active(state: ModelState, version: str) -> None:
+    vs = state.versions.get(version)
+    if vs is None or not vs.registered:
+        raise NotFoundError(
+            f"{state.name} has no version {version}: see `modelreg show {state.name}`"
+        )
+    if not vs.active:
+        raise ConflictError(f"{state.name} {version} is deregistered: pick an active version")
+
+
+# -- init --------------------------------------------------------------------------------
+
+
+def init(repo: GitRepo, stages: list[str] | None, remote: str | None) -> Path:
+    """Make a Git repository a registry; returns the index path."""
+    for stage in stages or []:
+        check_stage(stage)
+    if stages is not None and len(set(stages)) != len(stages):
+        raise InvalidInputError(f"duplicate stage in {','.join(stages)!r}: list each once")
+    if (repo.root / INDEX_FILE).exists():
+        raise ConflictError(f"{repo.root} is already a modelreg registry ({INDEX_FILE} exists)")
+    with writing(repo, need_index=False) as w:
+        w.index = Index(stages=stages or list(DEFAULT_STAGES))
+        paths = [INDEX_FILE]
+        root = repo.root
+        w.tx.snapshot(root / ".dvc/config", root / ".dvc/.gitignore", root / ".dvcignore")
+        created_dvc = not dvcio.is_initialized(root)
+        if created_dvc:
+            paths += dvcio.init(root)
+        if remote:
+            dvcio.set_default_remote(root, _remote_url(remote))
+            paths.append(".dvc/config")
+        w.save_index()
+        try:
+            w.commit(sorted(set(paths)), "Initialize modelreg registry")
+        except BaseException:
+            if created_dvc:
+                import shutil
+
+                shutil.rmtree(root / ".dvc", ignore_errors=True)
+            raise
+    return repo.root / INDEX_FILE
+
+
+def _remote_url(remote: str) -> str:
+    # A local folder is stored absolute: DVC reads relative remote paths against .dvc/.
+    if "://" in remote:
+        return remote
+    return os.fspath(Path(remote).expanduser().resolve())
+
+
+# -- register ----------------------------------------------------------------------------
+
+
+def _artifact_path(repo: GitRepo, path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """Absolute and repository-relative forms of an artifact path, validated."""
+    raw = Path(path)
+    full = (raw if raw.is_absolute() else repo.root / raw).resolve()
+    try:
+        rel = full.relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        raise InvalidInputError(
+            f"path {os.fspath(path)!r} is outside the repository {repo.root}: "
+            "move the artifact into it"
+        ) from None
+    if rel == "." or rel.split("/")[0] in (".git", ".dvc"):
+        raise InvalidInputError(f"path {os.fspath(path)!r} cannot be registered: pick a model file")
+    if not full.exists():
+        raise InvalidInputError(f"path {os.fspath(path)!r} does not exist: train or save it first")
+    if rel == INDEX_FILE or rel.endswith(".dvc") or rel == dvcfiles.DVC_YAML:
+        raise InvalidInputError(f"path {os.fspath(path)!r} is a registry file, not a model")
+    return full, rel
+
+
+def _next_version(state: ModelState, explicit: str | None, bump: Bump) -> str:
+    taken = state.all_semver()
+    if explicit is not None:
+        check_version(explicit)
+        if explicit in state.versions and state.versions[explicit].registered:
+            raise ConflictError(
+                f"{state.name} {explicit} already exists: pick another version or omit --version"
+            )
+        return explicit
+    if not taken:
+        return FIRST_VERSION
+    return str(max(taken).bump(bump))
+
+
+def register(
+    repo: GitRepo,
+    name: str,
+    path: str | os.PathLike[str],
+    *,
+    metrics: dict[str, float],
+    params: dict[str, Scalar],
+    description: str | None = None,
+    labels: list[str] | None = None,
+    bump: Bump = "minor",
+    version: str | None = None,
+    message: str | None = None,
+    allow_unchanged: bool = False,
+) -> ModelVersion:
+    """Track ``path`` with DVC, index it, commit, and tag ``NAME@vX.Y.Z``."""
+    check_name(name)
+    if version is not None:
+        check_version(version)
+    full, rel = _artifact_path(repo, path)
+    if repo.is_tracked(rel):
+        raise InvalidInputError(
+            f"path {rel!r} is tracked by Git: `git rm --cached {rel}` and commit, then register"
+        )
+    with writing(repo) as w:
+        state = model_state(repo, name)
+        new_version = _next_version(state, version, bump)
+        digest = hashing.digest(full)
+        _refuse_unchanged(state, digest.md5, allow_unchanged)
+        root = repo.root
+        dvc_file = dvcfiles.pointer_file(rel)
+        gitignore = (full.parent / ".gitignore").relative_to(root).as_posix()
+        w.tx.snapshot(root / dvc_file, root / gitignore, root / dvcfiles.DVC_YAML)
+
+        dvcio.track(root, full)
+        pointer = dvcfiles.parse_pointer((root / dvc_file).read_bytes(), dvc_file)
+
+        entry = _entry(w.index, name)
+        entry.path = rel
+        if description is not None:
+            entry.description = description
+        if labels:
+            entry.labels = list(labels)
+        entry.deprecated = False
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        record = ArtifactRecord(
+            path=rel,
+            md5=pointer.md5,
+            size=pointer.size if pointer.size is not None else digest.size,
+            nfiles=pointer.nfiles,
+            metrics=metrics,
+            params=params,
+            description=entry.description,
+            labels=entry.labels,
+            registered_by=str(w.identity),
+            registered_at=now,
+        )
+        tag = TagName(name, EventKind.REGISTER, version=new_version)
+        entry.versions[new_version] = VersionEntry(
+            tag=format_tag(tag),
+            md5=record.md5,
+            size=record.size,
+            nfiles=record.nfiles,
+            metrics=metrics,
+            params=params,
+            registered_by=record.registered_by,
+            registered_at=format_time(now),
+        )
+        dvcfiles.update_dvc_yaml(root, name, rel, entry.description, entry.labels)
+        w.save_index()
+        paths = [INDEX_FILE, dvcfiles.DVC_YAML, dvc_file]
+        if (root / gitignore).exists():
+            paths.append(gitignore)
+        headline = f"Register {name} {new_version}"
+        commit = w.commit(paths, compose(headline, message))
+        if commit in state.by_commit:
+            # GTO's invariant: a commit carries at most one version of a model.
+            raise ConflictError(
+                f"commit {commit[:12]} already holds {name} {state.by_commit[commit]}: "
+                "change the artifact or the index before registering again"
+            )
+        w.tag(tag, commit, compose(headline, message, record), state)
+    return version_record(model_state(repo, name), new_version)
+
+
+def _refuse_unchanged(state: ModelState, md5: str, allow: bool) -> None:
+    latest = state.latest()
+    if allow or latest is None:
+        return
+    tag = state.versions[latest].tag
+    record = parse_record(tag.message) if tag else None
+    if record is not None and record.md5 == md5:
+        raise ConflictError(
+            f"the artifact is byte-identical to {state.name} {latest}: "
+            "change it, or pass --allow-unchanged to register it again"
+        )
+
+
+# -- stages ------------------------------------------------------------------------------
+
+
+def _stage_message(headline: str, message: str | None, forced: bool) -> str:
+    note = message
+    if forced:
+        note = ((message or "") + "\n\nPolicy overridden with --force.").strip()
+    return compose(headline, note)
+
+
+def promote(
+    repo: GitRepo,
+    name: str,
+    version: str,
+    stage: str,
+    *,
+    message: str | None = None,
+    force: bool = False,
+) -> StageChange:
+    """Assign ``stage`` to ``version`` with a ``NAME#STAGE#N`` tag; record it in the index."""
+    check_name(name)
+    check_version(version)
+    with writing(repo) as w:
+        _check_stage_allowed(w.index, stage)
+        state = model_state(repo, name)
+        _require_active(state, version)
+        if state.deprecated:
+            raise ConflictError(f"model {name!r} is deprecated: register a new version first")
+        if state.holder(stage) == version:
+            raise ConflictError(f"{name} {version} already holds {stage!r}: nothing to do")
+        return _assign(w, state, version, stage, f"Promote {name} {version} to {stage}",
+                       message, force)
+
+
+def _assign(
+    w: Write,
+    state: ModelState,
+    version: str,
+    stage: str,
+    headline: str,
+    message: str | None,
+    forced: bool,
+) -> StageChange:
+    name = state.name
+    tag = TagName(name, EventKind.ASSIGN, stage=stage, counter=state.max_counter + 1)
+    commit = state.versions[version].commit
+    tag_name = w.tag(tag, commit, _stage_message(headline, message, forced), state)
+    after = _sync_stages(w, name)
+    w.save_index()
+    w.commit([INDEX_FILE], compose(headline, message))
+    return StageChange(name=name, stage=stage, tag=tag_name, version=version,
+                       holder=after.holder(stage))
+
+
+def demote(repo: GitRepo, name: str, stage: str, *, message: str | None = None) -> StageChange:
+    """Unassign the current holder of ``stage``; report who holds it afterwards."""
+    check_name(name)
+    check_stage(stage)
+    with writing(repo) as w:
+        state = model_state(repo, name)
+        holder = state.holder(stage)
+        if holder is None:
+            raise NotFoundError(f"no version of {name!r} holds stage {stage!r}: nothing to demote")
+        headline = f"Demote {name} {holder} from {stage}"
+        tag = TagName(name, EventKind.UNASSIGN, stage=stage, counter=state.max_counter + 1)
+        tag_name = w.tag(tag, state.versions[holder].commit, compose(headline, message), state)
+        after = _sync_stages(w, name)
+        w.save_index()
+        w.commit([INDEX_FILE], compose(headline, message))
+        return StageChange(name=name, stage=stage, tag=tag_name, version=holder,
+                           holder=after.holder(stage))
+
+
+def rollback(
+    repo: GitRepo, name: str, stage: str, *, to: str | None = None, message: str | None = None
+) -> StageChange:
+    """Give ``stage`` back to the version that held it before the current holder."""
+    check_name(name)
+    check_stage(stage)
+    if to is not None:
+        check_version(to)
+    with writing(repo) as w:
+        _check_stage_allowed(w.index, stage)
+        state = model_state(repo, name)
+        current = state.holder(stage)
+        if current is None:
+            raise NotFoundError(f"no version of {name!r} holds stage {stage!r}: nothing to roll back")
+        target = to if to is not None else _previous_holder(state, stage, current)
+        _require_active(state, target)
+        if target == current:
+            raise ConflictError(f"{name} {target} already holds {stage!r}: nothing to do")
+        headline = f"Roll back {name} {stage} from {current} to {target}"
+        return _assign(w, state, target, stage, headline, message, False)
+
+
+def _previous_holder(state: ModelState, stage: str, current: str) -> str:
+    for version in reversed(holder_sequence(state, stage)[:-1]):
+        vs = state.versions.get(version)
+        if version != current and vs is not None and vs.registered and vs.active:
+            return version
+    raise NotFoundError(
+        f"no earlier active version of {state.name!r} held {stage!r}: "
+        "pass --to VERSION to choose one"
+    )
+
+
+def deprecate(
+    repo: GitRepo, name: str, version: str | None = None, *, message: str | None = None
+) -> str:
+    """Deregister one version (``NAME@vX.Y.Z!``) or deprecate the model (``NAME@deprecated``)."""
+    check_name(name)
+    with writing(repo) as w:
+        state = model_state(repo, name)
+        if not state.exists:
+            raise NotFoundError(f"no model named {name!r} in this registry: check `modelreg list`")
+        entry = _entry(w.index, name)
+        if version is not None:
+            check_version(version)
+            _require_active(state, version)
+            headline = f"Deregister {name} {version}"
+            tag = TagName(name, EventKind.DEREGISTER, version=version)
+            target = state.versions[version].commit
+            if version in entry.versions:
+                entry.versions[version].deregistered = True
+        else:
+            if state.deprecated:
+                raise ConflictError(f"model {name!r} is already deprecated: nothing to do")
+            headline = f"Deprecate {name}"
+            tag = TagName(name, EventKind.DEPRECATE)
+            latest = state.latest()
+            target = state.versions[latest].commit if latest else state.events[-1].raw.commit
+            entry.deprecated = True
+            if repo.tags([f"refs/tags/{format_tag(tag)}"]):
+                raise ConflictError(
+                    f"tag {format_tag(tag)!r} exists from an earlier deprecation: "
+                    "GTO's format allows one; delete it with `git tag -d` first"
+                )
+        tag_name = w.tag(tag, target, compose(headline, message), state)
+        _sync_stages(w, name)
+        w.save_index()
+        w.commit([INDEX_FILE], compose(headline, message))
+        return tag_name
+
+
+# -- index -------------------------------------------------------------------------------
+
+
+def rebuild_index(repo: GitRepo, *, message: str | None = None) -> Index:
+    """Rewrite ``registry.yaml`` from the tags alone (keeping stages and policies)."""
+    with writing(repo, need_index=False) as w:
+        old = w.index
+        fresh = Index(stages=old.stages, policy=old.policy)
+        for name, state in all_states(repo).items():
+            fresh.models[name] = entry_from_state(state, old.models.get(name))
+        w.index = fresh
+        w.save_index()
+        w.commit([INDEX_FILE], compose("Rebuild registry index from tags", message))
+        return fresh
+
+
+def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:
+    """An index entry derived from tags; descriptive fields not in tags come from ``old``."""
+    entry = ModelEntry(stages=state.holders(), deprecated=state.deprecated)
+    last_record = None
+    for version, vs in sorted(state.versions.items(), key=lambda kv: _version_order(kv[0])):
+        if not vs.registered or vs.tag is None:
+            continue
+        record = parse_record(vs.tag.message)
+        item = VersionEntry(tag=vs.tag.name, deregistered=not vs.active)
+        if record is not None:
+            last_record = record
+            item = VersionEntry(
+                tag=vs.tag.name,
+                md5=record.md5,
+                size=record.size,
+                nfiles=record.nfiles,
+                metrics=record.metrics,
+                params=record.params,
+                registered_by=record.registered_by,
+                registered_at=format_time(record.registered_at),
+                deregistered=not vs.active,
+            )
+        else:
+            when = datetime.fromtimestamp(vs.tag.timestamp, tz=timezone.utc)
+            item = item.model_copy(update={
+                "registered_by": f"{vs.tag.tagger_name} <{vs.tag.tagger_email}>",
+                "registered_at": format_time(when),
+            })
+        entry.versions[version] = item
+    if last_record is not None:
+        entry.path = last_record.path
+        entry.description = last_record.description
+        entry.labels = list(last_record.labels)
+    if old is not None:
+        entry.description = old.description if old.description is not None else entry.description
+        entry.labels = old.labels or entry.labels
+        entry.path = old.path or entry.path
+    return entry
+
+
+def _version_order(version: str) -> tuple[int, Version | str]:
+    return (1, Version.parse(version)) if is_version(version) else (0, version)

@@ -1,0 +1,210 @@
+"""Read use cases.  Each reads only the tags of the model asked about (one ``for-each-ref``)
+and never imports DVC or parses ``registry.yaml``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from modelreg.dvcfiles import DVC_YAML, artifact_path_at, parse_pointer, pointer_file
+from modelreg.errors import NotFoundError
+from modelreg.gitrepo import GitRepo, RawTag
+from modelreg.grammar import EventKind, Reference, check_name, check_stage, check_version
+from modelreg.grammar import parse_tag, tag_patterns
+from modelreg.records import Comparison, Event, ModelDetail, ModelSummary, ModelVersion
+from modelreg.records import ValueDelta
+from modelreg.state import ModelState, replay
+from modelreg.tagmessage import human_text, parse_record
+
+
+def model_state(repo: GitRepo, name: str) -> ModelState:
+    """Replay one model's tags (an unknown model gives an empty state)."""
+    return replay(name, repo.tags(tag_patterns(name)))
+
+
+def existing_state(repo: GitRepo, name: str) -> ModelState:
+    """Like :func:`model_state`, but a model with no tags is an error."""
+    check_name(name)
+    state = model_state(repo, name)
+    if not state.exists:
+        raise NotFoundError(f"no model named {name!r} in this registry: check `modelreg list`")
+    return state
+
+
+def version_record(state: ModelState, version: str) -> ModelVersion:
+    """The public record of one version (registration data from its tag)."""
+    vs = state.versions[version]
+    raw = vs.tag
+    record = parse_record(raw.message) if raw else None
+    when = datetime.fromtimestamp(raw.timestamp if raw else 0, tz=timezone.utc)
+    who = f"{raw.tagger_name} <{raw.tagger_email}>" if raw else ""
+    return ModelVersion(
+        name=state.name,
+        version=version,
+        tag=raw.name if raw else "",
+        commit=vs.commit,
+        registered_at=record.registered_at if record else when,
+        registered_by=record.registered_by if record else who,
+        active=vs.active and vs.registered,
+        stages=state.stages_of(version),
+        path=record.path if record else None,
+        md5=record.md5 if record else None,
+        size=record.size if record else None,
+        metrics=record.metrics if record else {},
+        params=record.params if record else {},
+        message=human_text(raw.message) if raw else "",
+    )
+
+
+def which(repo: GitRepo, name: str, stage: str) -> ModelVersion:
+    """The version that holds ``stage`` now."""
+    check_stage(stage)
+    state = existing_state(repo, name)
+    if state.deprecated:
+        raise NotFoundError(f"model {name!r} is deprecated: no version holds {stage!r}")
+    holder = state.holder(stage)
+    if holder is None:
+        raise NotFoundError(
+            f"no version of {name!r} holds stage {stage!r}: "
+            f"promote one with `modelreg promote {name} VERSION {stage}`"
+        )
+    return version_record(state, holder)
+
+
+def latest(repo: GitRepo, name: str) -> ModelVersion:
+    """The greatest active version."""
+    state = existing_state(repo, name)
+    version = state.latest()
+    if version is None:
+        why = "is deprecated" if state.deprecated else "has no active version"
+        raise NotFoundError(f"model {name!r} {why}: register a new version")
+    return version_record(state, version)
+
+
+def resolve(repo: GitRepo, ref: Reference) -> ModelVersion:
+    """The version a reference names."""
+    if ref.stage:
+        return which(repo, ref.model, ref.stage)
+    if ref.version:
+        check_version(ref.version)
+        state = existing_state(repo, ref.model)
+        vs = state.versions.get(ref.version)
+        if vs is None or not vs.registered:
+            raise NotFoundError(
+                f"{ref.model} has no version {ref.version}: see `modelreg show {ref.model}`"
+            )
+        return version_record(state, ref.version)
+    return latest(repo, ref.model)
+
+
+def with_artifact(repo: GitRepo, mv: ModelVersion) -> ModelVersion:
+    """Fill path/md5/size from the tagged commit for versions registered by other tools."""
+    if mv.md5 is not None:
+        return mv
+    path = mv.path or artifact_path_at(repo.show_file(mv.commit, DVC_YAML), mv.name)
+    if path is None:
+        return mv
+    dvc_file = pointer_file(path)
+    text = repo.show_file(mv.commit, dvc_file)
+    if text is None:
+        return mv.model_copy(update={"path": path})
+    pointer = parse_pointer(text, dvc_file)
+    return mv.model_copy(update={"path": path, "md5": pointer.md5, "size": pointer.size})
+
+
+def show_model(repo: GitRepo, name: str) -> ModelDetail:
+    """Every version of a model, newest first, with metrics and stage holders."""
+    state = existing_state(repo, name)
+    versions = [version_record(state, v) for v in state.versions if state.versions[v].registered]
+    versions.sort(key=lambda mv: _semver_key(mv.version), reverse=True)
+    newest = versions[0] if versions else None
+    record = parse_record(newest_tag.message) if (newest_tag := _newest_tag(state)) else None
+    return ModelDetail(
+        name=name,
+        description=record.description if record else None,
+        labels=record.labels if record else [],
+        deprecated=state.deprecated,
+        latest=state.latest(),
+        stages=state.holders(),
+        versions=versions if newest else [],
+    )
+
+
+def _newest_tag(state: ModelState) -> RawTag | None:
+    tags = [e.raw for e in state.events if e.kind is EventKind.REGISTER]
+    return tags[-1] if tags else None
+
+
+def _semver_key(version: str) -> tuple[int, object]:
+    from modelreg.semver import Version, is_version
+
+    return (1, Version.parse(version)) if is_version(version) else (0, version)
+
+
+def history(repo: GitRepo, name: str | None) -> list[Event]:
+    """The audit log, newest first: every event of one model, or of all models."""
+    if name is not None:
+        state = existing_state(repo, name)
+        return [e.to_record() for e in reversed(state.events)]
+    events = [e for state in all_states(repo).values() for e in state.events]
+    events.sort(key=lambda e: (e.raw.timestamp, e.parsed.counter or 0))
+    return [e.to_record() for e in reversed(events)]
+
+
+def all_states(repo: GitRepo) -> dict[str, ModelState]:
+    """Every model's state, from one listing of all tags."""
+    grouped: dict[str, list[RawTag]] = defaultdict(list)
+    for raw in repo.tags(["refs/tags"]):
+        parsed = parse_tag(raw.name)
+        if parsed is not None:
+            grouped[parsed.model].append(raw)
+    return {name: replay(name, tags) for name, tags in sorted(grouped.items())}
+
+
+def list_models(repo: GitRepo) -> list[ModelSummary]:
+    """One row per model: latest version, stage holders, latest version's metrics."""
+    rows = []
+    for name, state in all_states(repo).items():
+        latest_version = state.latest()
+        metrics: dict[str, float] = {}
+        if latest_version is not None:
+            tag = state.versions[latest_version].tag
+            record = parse_record(tag.message) if tag else None
+            metrics = record.metrics if record else {}
+        rows.append(
+            ModelSummary(
+                name=name,
+                latest=latest_version,
+                stages=state.holders(),
+                metrics=metrics,
+                deprecated=state.deprecated,
+            )
+        )
+    return rows
+
+
+def _delta(key: str, a: object, b: object) -> ValueDelta:
+    numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (a, b))
+    delta = float(b) - float(a) if numeric else None  # type: ignore[arg-type]
+    return ValueDelta(key=key, a=a, b=b, delta=delta)  # type: ignore[arg-type]
+
+
+def compare(repo: GitRepo, name: str, a: str, b: str) -> Comparison:
+    """Metrics and params of two versions side by side, and whether the bytes changed."""
+    check_version(a)
+    check_version(b)
+    va = with_artifact(repo, resolve(repo, Reference(name, version=a)))
+    vb = with_artifact(repo, resolve(repo, Reference(name, version=b)))
+    metric_keys = sorted(set(va.metrics) | set(vb.metrics))
+    param_keys = sorted(set(va.params) | set(vb.params))
+    changed = None if va.md5 is None or vb.md5 is None else va.md5 != vb.md5
+    return Comparison(
+        name=name,
+        a=a,
+        b=b,
+        metrics=[_delta(k, va.metrics.get(k), vb.metrics.get(k)) for k in metric_keys],
+        params=[_delta(k, va.params.get(k), vb.params.get(k)) for k in param_keys],
+        artifact_changed=changed,
+        md5_a=va.md5,
+        md5_b=vb.md5,
+    )

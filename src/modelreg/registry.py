@@ -1,0 +1,157 @@
+"""The public Python API: :class:`Registry`, a façade over the read and write use cases.
+
+It returns records and never prints.  The CLI is one client of it; a notebook is another.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelreg import queries
+from modelreg.gitrepo import GitRepo
+from modelreg.grammar import Reference, parse_reference
+from modelreg.records import (
+    Comparison,
+    Event,
+    ModelDetail,
+    ModelSummary,
+    ModelVersion,
+    StageChange,
+)
+from modelreg.semver import Bump
+
+if TYPE_CHECKING:
+    from modelreg.index import Index
+
+
+class Registry:
+    """A model registry in a Git repository.
+
+    ``Registry(".")`` opens the repository that contains the current folder.  Relative
+    artifact paths given to :meth:`register` are read against the repository root.
+    """
+
+    def __init__(self, repo: str | os.PathLike[str] = ".") -> None:
+        self._git = GitRepo.discover(repo)
+
+    @property
+    def root(self) -> Path:
+        """The repository's top-level folder."""
+        return self._git.root
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def which(self, name: str, stage: str) -> ModelVersion:
+        """The version that holds ``stage``; :class:`NotFoundError` when none does."""
+        return queries.which(self._git, name, stage)
+
+    def latest(self, name: str) -> ModelVersion:
+        """The greatest active version of ``name``."""
+        return queries.latest(self._git, name)
+
+    def resolve(self, ref: str | Reference) -> ModelVersion:
+        """The version a reference (``churn#production``, ``churn@v1.2.0``…) names."""
+        parsed = parse_reference(ref) if isinstance(ref, str) else ref
+        return queries.with_artifact(self._git, queries.resolve(self._git, parsed))
+
+    def show(self, name: str) -> ModelDetail:
+        """Every version of a model with metrics and stage holders."""
+        return queries.show_model(self._git, name)
+
+    def list(self) -> list[ModelSummary]:
+        """One summary per model in the registry."""
+        return queries.list_models(self._git)
+
+    def history(self, name: str | None = None) -> list[Event]:
+        """The audit log, newest first."""
+        return queries.history(self._git, name)
+
+    def compare(self, name: str, a: str, b: str) -> Comparison:
+        """Two versions side by side."""
+        return queries.compare(self._git, name, a, b)
+
+    def get(self, ref: str, out: str | os.PathLike[str] | None = None) -> Path:
+        """Write the verified bytes of ``ref``'s artifact to ``out``; return the path."""
+        from modelreg import artifacts
+
+        return artifacts.get(self._git, self.resolve(ref), out)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def init(self, *, stages: list[str] | None = None, remote: str | None = None) -> Path:
+        """Make this repository a registry (``dvc init`` if needed, ``registry.yaml``)."""
+        from modelreg import operations
+
+        return operations.init(self._git, stages, remote)
+
+    def register(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        labels: list[str] | None = None,
+        bump: Bump = "minor",
+        version: str | None = None,
+        message: str | None = None,
+        allow_unchanged: bool = False,
+    ) -> ModelVersion:
+        """Register the artifact at ``path`` as the next version of ``name``."""
+        from modelreg import operations
+        from modelreg.values import metrics_from, params_from
+
+        return operations.register(
+            self._git,
+            name,
+            path,
+            metrics=metrics_from(metrics),
+            params=params_from(params),
+            description=description,
+            labels=labels,
+            bump=bump,
+            version=version,
+            message=message,
+            allow_unchanged=allow_unchanged,
+        )
+
+    def promote(
+        self, name: str, version: str, stage: str, *, message: str | None = None,
+        force: bool = False,
+    ) -> StageChange:
+        """Assign ``stage`` to ``version``."""
+        from modelreg import operations
+
+        return operations.promote(self._git, name, version, stage, message=message, force=force)
+
+    def demote(self, name: str, stage: str, *, message: str | None = None) -> StageChange:
+        """Unassign the current holder of ``stage``."""
+        from modelreg import operations
+
+        return operations.demote(self._git, name, stage, message=message)
+
+    def rollback(
+        self, name: str, stage: str, *, to: str | None = None, message: str | None = None
+    ) -> StageChange:
+        """Give ``stage`` back to its previous holder (or to ``to``)."""
+        from modelreg import operations
+
+        return operations.rollback(self._git, name, stage, to=to, message=message)
+
+    def deprecate(
+        self, name: str, version: str | None = None, *, message: str | None = None
+    ) -> str:
+        """Deregister one version, or deprecate the whole model; returns the tag."""
+        from modelreg import operations
+
+        return operations.deprecate(self._git, name, version, message=message)
+
+    def rebuild_index(self, *, message: str | None = None) -> Index:
+        """Rewrite ``registry.yaml`` from the tags."""
+        from modelreg import operations
+
+        return operations.rebuild_index(self._git, message=message)
