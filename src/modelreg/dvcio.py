@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,21 +17,32 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 
 @contextlib.contextmanager
-def _dvc_errors(action: str) -> Iterator[None]:
-    from dvc.exceptions import DvcException
+def _quiet() -> Iterator[None]:
+    """Silence DVC's console and logger: the core returns records and never prints."""
     from dvc.ui import ui
 
-    # The core never prints: DVC's console output (hints such as "To track the changes with
-    # git, run …") is swallowed while it works for us.
+    logger = logging.getLogger("dvc")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
     ui._enabled = False  # DVC's Console has enable() but no public disable()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             yield
+    finally:
+        ui.enable()
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _dvc_errors(action: str) -> Iterator[None]:
+    from dvc.exceptions import DvcException
+
+    try:
+        with _quiet():
+            yield
     except DvcException as e:
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DvcError(f"DVC could not {action}: {text}") from e
-    finally:
-        ui.enable()
 
 
 def is_initialized(root: Path) -> bool:
@@ -73,11 +85,9 @@ def download(root: Path, path: str, rev: str, out: Path) -> None:
     """
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
-    from dvc.ui import ui
 
-    ui._enabled = False  # DVC's Console has enable() but no public disable()
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with _quiet():
             Repo.get(os.fspath(root), path, out=os.fspath(out), rev=rev)
     except FileNotFoundError as e:
         raise NotFoundError(
@@ -93,5 +103,3 @@ def download(root: Path, path: str, rev: str, out: Path) -> None:
             ) from e
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DvcError(f"DVC could not fetch {path}: {text}") from e
-    finally:
-        ui.enable()

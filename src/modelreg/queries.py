@@ -3,6 +3,7 @@ and never imports DVC or parses ``registry.yaml``."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -107,9 +108,9 @@ def with_artifact(repo: GitRepo, mv: ModelVersion) -> ModelVersion:
     dvc_file = pointer_file(path)
     text = repo.show_file(mv.commit, dvc_file)
     if text is None:
-        return mv.model_copy(update={"path": path})
+        return dataclasses.replace(mv, path=path)
     pointer = parse_pointer(text, dvc_file)
-    return mv.model_copy(update={"path": path, "md5": pointer.md5, "size": pointer.size})
+    return dataclasses.replace(mv, path=path, md5=pointer.md5, size=pointer.size)
 
 
 def show_model(repo: GitRepo, name: str) -> ModelDetail:

@@ -1,24 +1,49 @@
 """Records that cross the library boundary: what the API returns and ``--json`` prints.
 
-All frozen: a record is a fact about the registry at the time it was read.
+All frozen: a record is a fact about the registry at the time it was read.  They are plain
+dataclasses rather than pydantic models on purpose: a read query's budget is a few hundred
+milliseconds and pydantic's import and schema building alone cost about a hundred (measured
+with ``python -X importtime``).  Validation happens where untrusted input enters: the CLI's
+options, ``registry.yaml`` (pydantic, in ``index.py``) and tag messages (``from_json``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
+from enum import Enum
+from typing import Any
 
 from modelreg.grammar import EventKind
 
 Scalar = float | int | str | bool
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+def to_jsonable(value: Any) -> Any:
+    """Records, lists and dicts of them as JSON-ready data (datetimes in ISO 8601)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
-class ArtifactRecord(_Record):
+def field(default_factory: Any) -> Any:
+    return dataclasses.field(default_factory=default_factory)
+
+
+_record = dataclasses.dataclass(frozen=True, kw_only=True)
+
+
+@_record
+class ArtifactRecord:
     """The immutable facts about one version's bytes and provenance.
 
     Written into the registration tag's message, so the index can be rebuilt from tags alone.
@@ -28,15 +53,44 @@ class ArtifactRecord(_Record):
     md5: str
     size: int
     nfiles: int | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    params: dict[str, Scalar] = Field(default_factory=dict)
+    metrics: dict[str, float] = field(dict)
+    params: dict[str, Scalar] = field(dict)
     description: str | None = None
-    labels: list[str] = Field(default_factory=list)
+    labels: list[str] = field(list)
     registered_by: str
     registered_at: datetime
 
+    def to_json(self) -> str:
+        """Compact, key-sorted JSON: the machine-readable line of a registration tag."""
+        return json.dumps(to_jsonable(self), sort_keys=True, separators=(",", ":"))
 
-class Event(_Record):
+    @classmethod
+    def from_json(cls, text: str) -> ArtifactRecord:
+        """Parse :meth:`to_json` output; ``ValueError`` when it is not one."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("record is not an object")
+        try:
+            return cls(
+                path=str(data["path"]),
+                md5=str(data["md5"]),
+                size=int(data["size"]),
+                nfiles=int(data["nfiles"]) if data.get("nfiles") is not None else None,
+                metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
+                params={str(k): v for k, v in (data.get("params") or {}).items()},
+                description=data.get("description"),
+                labels=[str(v) for v in data.get("labels") or []],
+                registered_by=str(data["registered_by"]),
+                registered_at=datetime.fromisoformat(
+                    str(data["registered_at"]).replace("Z", "+00:00")
+                ),
+            )
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"incomplete record: {e}") from e
+
+
+@_record
+class Event:
     """One registry event, read from one annotated tag."""
 
     model: str
@@ -52,7 +106,8 @@ class Event(_Record):
     message: str
 
 
-class ModelVersion(_Record):
+@_record
+class ModelVersion:
     """One version of a model as the registry sees it now."""
 
     name: str
@@ -62,38 +117,41 @@ class ModelVersion(_Record):
     registered_at: datetime
     registered_by: str
     active: bool = True
-    stages: list[str] = Field(default_factory=list)
+    stages: list[str] = field(list)
     path: str | None = None
     md5: str | None = None
     size: int | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    params: dict[str, Scalar] = Field(default_factory=dict)
+    metrics: dict[str, float] = field(dict)
+    params: dict[str, Scalar] = field(dict)
     message: str = ""
 
 
-class ModelSummary(_Record):
+@_record
+class ModelSummary:
     """One row of ``list``: a model's latest version and stage holders."""
 
     name: str
     latest: str | None
     stages: dict[str, str]
-    metrics: dict[str, float] = Field(default_factory=dict)
+    metrics: dict[str, float] = field(dict)
     deprecated: bool = False
 
 
-class ModelDetail(_Record):
+@_record
+class ModelDetail:
     """``show NAME``: every version of a model with metrics and the stages each holds."""
 
     name: str
     description: str | None = None
-    labels: list[str] = Field(default_factory=list)
+    labels: list[str] = field(list)
     deprecated: bool = False
     latest: str | None = None
-    stages: dict[str, str] = Field(default_factory=dict)
-    versions: list[ModelVersion] = Field(default_factory=list)
+    stages: dict[str, str] = field(dict)
+    versions: list[ModelVersion] = field(list)
 
 
-class ValueDelta(_Record):
+@_record
+class ValueDelta:
     """One metric or param compared across two versions."""
 
     key: str
@@ -102,7 +160,8 @@ class ValueDelta(_Record):
     delta: float | None = None
 
 
-class Comparison(_Record):
+@_record
+class Comparison:
     """``compare NAME V1 V2``."""
 
     name: str
@@ -115,7 +174,8 @@ class Comparison(_Record):
     md5_b: str | None = None
 
 
-class StageChange(_Record):
+@_record
+class StageChange:
     """What a promote, demote or rollback did, and who holds the stage afterwards."""
 
     name: str

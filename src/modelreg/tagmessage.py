@@ -7,10 +7,6 @@ YAML) because rebuilding an index reads thousands of these and JSON parses fast.
 
 from __future__ import annotations
 
-import json
-
-from pydantic import ValidationError
-
 from modelreg.records import ArtifactRecord
 
 RECORD_PREFIX = "modelreg-record: "
@@ -22,8 +18,7 @@ def compose(headline: str, note: str | None = None, record: ArtifactRecord | Non
     if note and note.strip():
         parts.append(note.strip())
     if record is not None:
-        payload = json.dumps(record.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        parts.append(RECORD_PREFIX + payload)
+        parts.append(RECORD_PREFIX + record.to_json())
     return "\n\n".join(parts) + "\n"
 
 
@@ -32,8 +27,8 @@ def parse_record(message: str) -> ArtifactRecord | None:
     for line in message.splitlines():
         if line.startswith(RECORD_PREFIX):
             try:
-                return ArtifactRecord.model_validate_json(line[len(RECORD_PREFIX) :])
-            except ValidationError:
+                return ArtifactRecord.from_json(line[len(RECORD_PREFIX) :])
+            except ValueError:
                 return None
     return None
 

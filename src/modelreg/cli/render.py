@@ -6,18 +6,19 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from modelreg.records import (
+    Comparison,
+    Event,
+    ModelDetail,
+    ModelSummary,
+    ModelVersion,
+    to_jsonable,
+)
 
-from modelreg.records import Comparison, Event, ModelDetail, ModelSummary, ModelVersion
 
-
-def to_json(data: BaseModel | Sequence[BaseModel]) -> str:
+def to_json(data: Any) -> str:
     """``--json`` output: the same record the table shows."""
-    if isinstance(data, BaseModel):
-        payload: Any = data.model_dump(mode="json")
-    else:
-        payload = [item.model_dump(mode="json") for item in data]
-    return json.dumps(payload, indent=2, sort_keys=False)
+    return json.dumps(to_jsonable(data), indent=2)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
