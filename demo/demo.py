@@ -1,0 +1,252 @@
+"""End-to-end demo of modelreg: train, register, promote, roll back, audit, deploy, push.
+
+Run:  .venv/bin/python demo/demo.py [--workdir PATH]
+
+Everything happens in a scratch folder (a new temp dir unless --workdir is given) holding a
+bare Git remote, a local DVC remote and the registry repository itself.  Exit 0 on success;
+on failure one line on stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+# Set before importing anything that may import DVC: its analytics would try the network.
+os.environ["DVC_NO_ANALYTICS"] = "1"
+os.environ["GTO_NO_ANALYTICS"] = "1"
+
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+from sklearn.datasets import load_iris  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+import modelreg  # noqa: E402
+
+MODEL = "iris"
+ARTIFACT = "models/iris.joblib"
+SEED = 42
+# The venv's console scripts, not whatever is first on PATH: the demo must exercise this
+# checkout even when run without activating the venv.
+BIN = Path(sys.executable).parent
+MODELREG_CLI = BIN / "modelreg"
+DVC_CLI = BIN / "dvc"
+
+
+class DemoError(Exception):
+    """A step of the demo did not do what it should; the message says which."""
+
+
+def run(args: Sequence[str | os.PathLike[str]], cwd: Path) -> str:
+    """Run a command, returning stdout; a failing command becomes one readable error."""
+    proc = subprocess.run(
+        [os.fspath(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        last = detail[-1] if detail else "no output"
+        raise DemoError(f"`{' '.join(os.fspath(a) for a in args)}` exited {proc.returncode}: {last}")
+    return proc.stdout.strip()
+
+
+def git(repo: Path, *args: str) -> str:
+    return run(["git", *args], cwd=repo)
+
+
+def show(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def section(title: str) -> None:
+    print(f"\n== {title}")
+
+
+def make_repos(scratch: Path) -> tuple[Path, Path, Path]:
+    """A bare Git remote, a DVC remote folder, and a fresh repo wired to both."""
+    origin = scratch / "origin.git"
+    dvc_remote = scratch / "dvc-remote"
+    repo = scratch / "repo"
+    dvc_remote.mkdir()
+    repo.mkdir()
+    # Branch named explicitly so `git push origin main` works whatever init.defaultBranch says.
+    git(scratch, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(repo, "init", "-q", "-b", "main")
+    # Repo-local identity: a fresh machine has no global one and modelreg refuses to write
+    # tags without an author.
+    git(repo, "config", "user.name", "modelreg demo")
+    git(repo, "config", "user.email", "demo@example.com")
+    (repo / "README.md").write_text("# iris models\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", "Initial commit")
+    git(repo, "remote", "add", "origin", str(origin))
+    return origin, dvc_remote, repo
+
+
+Split = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]
+
+
+def iris_split() -> Split:
+    data = load_iris()
+    x_train, x_test, y_train, y_test = train_test_split(
+        data.data, data.target, test_size=0.3, random_state=SEED, stratify=data.target
+    )
+    return x_train, x_test, y_train, y_test
+
+
+def train(split: Split, c: float, max_iter: int) -> tuple[LogisticRegression, float]:
+    x_train, x_test, y_train, y_test = split
+    model = LogisticRegression(C=c, max_iter=max_iter)
+    model.fit(x_train, y_train)
+    return model, float(model.score(x_test, y_test))
+
+
+def train_and_register(
+    reg: modelreg.Registry, repo: Path, split: Split, c: float, max_iter: int, why: str
+) -> modelreg.ModelVersion:
+    model, acc = train(split, c, max_iter)
+    path = repo / ARTIFACT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path)
+    return reg.register(
+        MODEL,
+        ARTIFACT,
+        metrics={"accuracy": acc},
+        params={"C": c, "max_iter": max_iter, "random_state": SEED},
+        description="Logistic regression on the iris data set",
+        labels=["sklearn", "tabular", "demo"],
+        message=why,
+    )
+
+
+def expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise DemoError(what)
+
+
+def demo(scratch: Path) -> None:
+    started = time.monotonic()
+    print(f"scratch folder: {scratch}")
+
+    section("1. repositories")
+    origin, dvc_remote, repo = make_repos(scratch)
+    reg = modelreg.Registry(repo)
+    index = reg.init(remote=str(dvc_remote))
+    print(f"git remote (bare): {origin}")
+    print(f"dvc remote:        {dvc_remote}")
+    print(f"registry index:    {index}")
+
+    section("2-3. train and register two versions")
+    split = iris_split()
+    weak = train_and_register(reg, repo, split, 0.01, 200, "baseline: heavily regularized")
+    strong = train_and_register(reg, repo, split, 1.0, 200, "weaker regularization")
+    for mv in (weak, strong):
+        print(f"{mv.name} {mv.version}  accuracy={mv.metrics['accuracy']:.4f}  "
+              f"params={mv.params}  tag={mv.tag}")
+    expect((weak.version, strong.version) == ("v1.0.0", "v1.1.0"),
+           f"expected v1.0.0 and v1.1.0, got {weak.version} and {strong.version}")
+    expect(strong.metrics["accuracy"] > weak.metrics["accuracy"],
+           "the C=1.0 model should beat the C=0.01 one on the test set")
+
+    section("4. promote to production")
+    for mv in (weak, strong):
+        change = reg.promote(MODEL, mv.version, "production")
+        print(f"promoted {change.version} -> {change.stage}  ({change.tag})")
+    api_holder = reg.which(MODEL, "production").version
+    # Deploy scripts ask the CLI from inside the repo, so do exactly that.
+    cli_holder = run([MODELREG_CLI, "which", MODEL, "production"], cwd=repo)
+    print(f"Registry.which:               {api_holder}")
+    print(f"$ modelreg which {MODEL} production -> {cli_holder}")
+    expect(api_holder == cli_holder == strong.version,
+           f"production should be {strong.version}: API says {api_holder}, CLI {cli_holder}")
+
+    section("5. roll back, then promote again")
+    change = reg.rollback(MODEL, "production", message="demo: pretend v1.1.0 misbehaves")
+    now = reg.which(MODEL, "production").version
+    print(f"rolled back production -> {change.version}  ({change.tag}); which says {now}")
+    expect(now == weak.version, f"after rollback production should be {weak.version}, is {now}")
+    change = reg.promote(MODEL, strong.version, "production", message="demo: fixed, re-promote")
+    now = reg.which(MODEL, "production").version
+    print(f"promoted {change.version} -> production again ({change.tag}); which says {now}")
+    expect(now == strong.version, f"production should be {strong.version} again, is {now}")
+
+    section("6. history (newest first) and comparison")
+    for event in reg.history(MODEL):
+        message = " / ".join(ln for ln in event.message.splitlines() if ln.strip())
+        print(f"{event.timestamp:%Y-%m-%d %H:%M:%S}  {event.kind.value:<8} "
+              f"{event.version or '-':<7} {event.stage or '-':<10} {message}")
+    cmp = reg.compare(MODEL, weak.version, strong.version)
+    print(f"compare {cmp.a} -> {cmp.b}:")
+    for d in cmp.metrics + cmp.params:
+        delta = "" if d.delta is None else f"  (delta {d.delta:+.4g})"
+        print(f"  {d.key:<12} {show(d.a):>7} -> {show(d.b):<7}{delta}")
+    print(f"artifact bytes changed: {cmp.artifact_changed}")
+    expect(cmp.artifact_changed is True, "two differently trained models must differ in bytes")
+
+    section("7. deploy production and push")
+    deployed = reg.get(f"{MODEL}#production", out=scratch / "deployed.joblib")
+    model: LogisticRegression = joblib.load(deployed)
+    _, x_test, _, y_test = split
+    live_acc = float(model.score(x_test, y_test))
+    registered_acc = reg.which(MODEL, "production").metrics["accuracy"]
+    print(f"fetched {deployed}")
+    print(f"deployed model accuracy {live_acc:.4f}; registered {registered_acc:.4f}")
+    expect(live_acc == registered_acc,
+           f"deployed model scores {live_acc}, registry recorded {registered_acc}")
+
+    # A plain `dvc push` sends only what HEAD tracks (v1.1.0); every tagged version must
+    # reach the remote too, or a clone could not roll back to v1.0.0.
+    run([DVC_CLI, "push", "-q", "--all-tags"], cwd=repo)
+    objects = [p for p in dvc_remote.rglob("*") if p.is_file()]
+    print(f"dvc push: the DVC remote holds {len(objects)} object(s)")
+    expect(len(objects) >= 2, f"expected both versions' bytes in the DVC remote, found {objects}")
+
+    git(repo, "push", "-q", "origin", "main", "--tags")
+    remote_tags = sorted(
+        line.split("refs/tags/", 1)[1]
+        for line in git(repo, "ls-remote", "--tags", "origin").splitlines()
+        if not line.endswith("^{}")  # peeled duplicates of annotated tags
+    )
+    print(f"git push: origin has {len(remote_tags)} tags: {', '.join(remote_tags)}")
+    local_tags = sorted(git(repo, "tag", "--list").splitlines())
+    expect(remote_tags == local_tags, f"origin tags {remote_tags} != local tags {local_tags}")
+    remote_main = git(origin, "rev-parse", "main")
+    expect(remote_main == git(repo, "rev-parse", "HEAD"), "origin/main is not the local HEAD")
+    print(f"origin main at {remote_main[:12]}")
+
+    print(f"\nOK in {time.monotonic() - started:.1f}s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temp dir)")
+    args = parser.parse_args(argv)
+    try:
+        if args.workdir is not None:
+            scratch: Path = args.workdir.resolve()
+            scratch.mkdir(parents=True, exist_ok=True)
+            # The demo creates fixed names inside; refuse to mix with an earlier run.
+            if any(scratch.iterdir()):
+                raise DemoError(f"--workdir {scratch} is not empty: pass an empty or new folder")
+        else:
+            scratch = Path(tempfile.mkdtemp(prefix="modelreg-demo-")).resolve()
+        demo(scratch)
+    except DemoError as e:
+        print(f"demo failed: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - one line, not a traceback, whatever broke
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"demo failed: {type(e).__name__}: {first}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""modelreg: a Git-backed machine-learning model registry.
+
+Versions and stages are GTO-compatible annotated Git tags; the bytes live in a DVC remote;
+``registry.yaml`` is the reviewable index.
+
+>>> import modelreg
+>>> reg = modelreg.Registry(".")                                  # doctest: +SKIP
+>>> reg.which("churn", "production").version                      # doctest: +SKIP
+'v1.3.0'
+"""
+
+from modelreg.errors import (
+    ConflictError,
+    DvcError,
+    GitError,
+    IndexError_,
+    IntegrityError,
+    InvalidInputError,
+    NotARegistryError,
+    NotFoundError,
+    RegistryError,
+)
+from modelreg.records import (
+    Comparison,
+    Event,
+    ModelDetail,
+    ModelSummary,
+    ModelVersion,
+    StageChange,
+)
+from modelreg.registry import Registry
+
+__all__ = [
+    "Comparison",
+    "ConflictError",
+    "DvcError",
+    "Event",
+    "GitError",
+    "IndexError_",
+    "IntegrityError",
+    "InvalidInputError",
+    "ModelDetail",
+    "ModelSummary",
+    "ModelVersion",
+    "NotARegistryError",
+    "NotFoundError",
+    "Registry",
+    "RegistryError",
+    "StageChange",
+]

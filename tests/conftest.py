@@ -1,0 +1,123 @@
+"""Shared fixtures: real git repositories in temporary folders, isolated from $HOME.
+
+Every test runs with a pinned Git identity (set through the environment, as a fresh CI
+machine has none), no global Git config, and analytics off for DVC and GTO.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelreg import Registry
+
+VENV_BIN = Path(sys.executable).parent
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Ada Tester",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Tester",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests out of the user's home, global git config and the network."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.setenv("GTO_NO_ANALYTICS", "1")
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(home / "dvc-site-cache"))
+    for key, value in IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run git in ``cwd`` and return its stdout (raises on failure)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=full_env, check=True
+    )
+    return proc.stdout
+
+
+def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command (modelreg, gto, dvc…) from the venv without raising."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=full_env)
+
+
+def modelreg(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``modelreg`` console script in a fresh process."""
+    return run(cwd, str(VENV_BIN / "modelreg"), *args, env=env)
+
+
+def snapshot(repo: Path) -> dict[str, object]:
+    """Everything a failed command must leave unchanged: status, tags, HEAD, index file."""
+    head = subprocess.run(
+        ["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    files = {}
+    for path in sorted(repo.rglob("*")):
+        rel = path.relative_to(repo)
+        if path.is_file() and rel.parts[0] not in (".git",) and "cache" not in rel.parts[:2]:
+            if rel.parts[0] == ".dvc" and rel.parts[1] in ("tmp",):
+                continue
+            files[rel.as_posix()] = path.read_bytes()
+    return {
+        "status": git(repo, "status", "--porcelain", "--untracked-files=all"),
+        "tags": git(repo, "for-each-ref", "refs/tags", "--format=%(refname) %(objectname)"),
+        "head": head,
+        "index": (repo / ".git" / "index").read_bytes() if (repo / ".git" / "index").exists() else b"",
+        "files": files,
+    }
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Git repository (one empty commit on main); the current folder."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "commit", "-q", "--allow-empty", "-m", "Start")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def registry(repo: Path) -> Registry:
+    """A freshly initialized modelreg registry in ``repo``."""
+    reg = Registry(repo)
+    reg.init()
+    return reg
+
+
+def write_model(repo: Path, content: bytes | str, rel: str = "models/churn.pkl") -> Path:
+    """Write an artifact file inside the repository."""
+    path = repo / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+@pytest.fixture
+def make_model(repo: Path) -> Iterator[object]:
+    """``make_model(content, rel=...)`` writes an artifact into the repo."""
+
+    def _make(content: bytes | str, rel: str = "models/churn.pkl") -> Path:
+        return write_model(repo, content, rel)
+
+    yield _make

@@ -1,0 +1,93 @@
+"""registry.yaml: stable writing, strict reading with line numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelreg.errors import IndexError_
+from modelreg.index import (
+    Index,
+    ModelEntry,
+    VersionEntry,
+    dump_index,
+    parse_index,
+    read_stage_order,
+    write_index,
+)
+
+
+def sample() -> Index:
+    return Index(
+        models={
+            "zeta": ModelEntry(path="models/z.pkl"),
+            "churn": ModelEntry(
+                description="Customer churn classifier",
+                path="models/churn.pkl",
+                labels=["tabular"],
+                stages={"production": "v1.2.0", "dev": "v1.10.0", "staging": "v1.10.0"},
+                versions={
+                    "v1.10.0": VersionEntry(tag="churn@v1.10.0", md5="b" * 32, size=2,
+                                            metrics={"acc": 0.95}),
+                    "v1.2.0": VersionEntry(tag="churn@v1.2.0", md5="a" * 32, size=1,
+                                           metrics={"loss": 0.1, "acc": 0.93},
+                                           params={"C": 1.0, "solver": "lbfgs"},
+                                           registered_by="Ada <ada@example.com>",
+                                           registered_at="2026-11-20T10:02:11Z"),
+                },
+            ),
+        }
+    )
+
+
+def test_dump_is_stable_sorted_and_round_trips() -> None:
+    text = dump_index(sample())
+    assert parse_index(text) == sample()
+    assert dump_index(parse_index(text)) == text
+    # models by name, versions by SemVer, stages in promotion order, metrics by key
+    assert text.index("churn:") < text.index("zeta:")
+    assert text.index("v1.2.0:") < text.index("v1.10.0:")
+    assert "stages: {dev: v1.10.0, staging: v1.10.0, production: v1.2.0}" in text
+    assert "metrics: {acc: 0.93, loss: 0.1}" in text
+    assert text.startswith("stages: [dev, staging, production]\n")
+
+
+def test_write_keeps_file_mode_and_is_idempotent(tmp_path: Path) -> None:
+    write_index(tmp_path, sample())
+    path = tmp_path / "registry.yaml"
+    path.chmod(0o644)
+    first = path.read_bytes()
+    write_index(tmp_path, parse_index(first.decode()))
+    assert path.read_bytes() == first
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("models:\n  churn:\n    versions: [\n", r"registry.yaml:\d+: invalid YAML"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("models:\n  churn:\n    pathh: x\n", r"registry.yaml:3: models.churn.pathh: Extra inputs"),
+        (
+            "models:\n  churn:\n    versions:\n      v1.0.0:\n        tag: churn@v1.0.0\n"
+            "        size: big\n",
+            r"registry.yaml:6: models.churn.versions.v1.0.0.size",
+        ),
+        ("stages: production\n", r"registry.yaml:1: stages"),
+    ],
+)
+def test_malformed_index_is_one_line_with_location(text: str, pattern: str) -> None:
+    with pytest.raises(IndexError_, match=pattern) as e:
+        parse_index(text)
+    assert "\n" not in str(e.value)
+
+
+def test_empty_file_is_an_empty_index() -> None:
+    assert parse_index("") == Index()
+
+
+def test_stage_order_is_read_from_the_header_only(tmp_path: Path) -> None:
+    (tmp_path / "registry.yaml").write_text("stages: [a, b]\nmodels:\n  x: [not, valid\n")
+    assert read_stage_order(tmp_path) == ["a", "b"]
+    assert read_stage_order(tmp_path / "missing") == ["dev", "staging", "production"]
