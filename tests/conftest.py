@@ -52,7 +52,9 @@ def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return proc.stdout
 
 
-def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a command (modelreg, gto, dvc…) from the venv without raising."""
     full_env = dict(os.environ)
     if env:
@@ -60,13 +62,15 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.
     return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=full_env)
 
 
-def modelreg(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def modelreg(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``modelreg`` console script in a fresh process."""
     return run(cwd, str(VENV_BIN / "modelreg"), *args, env=env)
 
 
 def snapshot(repo: Path) -> dict[str, object]:
-    """Everything a failed command must leave unchanged: status, tags, HEAD, index file."""
+    """Everything a failed command must leave unchanged: status, tags, HEAD, staged files, files."""
     head = subprocess.run(
         ["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo, capture_output=True, text=True
     ).stdout.strip()
@@ -81,7 +85,8 @@ def snapshot(repo: Path) -> dict[str, object]:
         "status": git(repo, "status", "--porcelain", "--untracked-files=all"),
         "tags": git(repo, "for-each-ref", "refs/tags", "--format=%(refname) %(objectname)"),
         "head": head,
-        "index": (repo / ".git" / "index").read_bytes() if (repo / ".git" / "index").exists() else b"",
+        # What is staged (not the index file's bytes: `git status` refreshes its stat cache).
+        "index": git(repo, "ls-files", "--stage"),
         "files": files,
     }
 

@@ -30,7 +30,9 @@ counters = st.none() | st.integers(1, 10**6)
 
 
 @given(names, versions, st.sampled_from([EventKind.REGISTER, EventKind.DEREGISTER]), counters)
-def test_version_tags_round_trip(name: str, version: str, kind: EventKind, counter: int | None) -> None:
+def test_version_tags_round_trip(
+    name: str, version: str, kind: EventKind, counter: int | None
+) -> None:
     tag = TagName(name, kind, version=version, counter=counter)
     assert parse_tag(format_tag(tag)) == tag
 
@@ -53,10 +55,16 @@ def test_deprecation_round_trip(name: str, counter: int | None) -> None:
         ("churn@v1.3.0", TagName("churn", EventKind.REGISTER, version="v1.3.0")),
         ("churn@v1.3.0!", TagName("churn", EventKind.DEREGISTER, version="v1.3.0")),
         ("churn#production#4", TagName("churn", EventKind.ASSIGN, stage="production", counter=4)),
-        ("churn#production!#5", TagName("churn", EventKind.UNASSIGN, stage="production", counter=5)),
+        (
+            "churn#production!#5",
+            TagName("churn", EventKind.UNASSIGN, stage="production", counter=5),
+        ),
         ("churn#prod", TagName("churn", EventKind.ASSIGN, stage="prod")),
         ("churn@deprecated", TagName("churn", EventKind.DEPRECATE)),
-        ("team/churn@v2.0.0-rc.1", TagName("team/churn", EventKind.REGISTER, version="v2.0.0-rc.1")),
+        (
+            "team/churn@v2.0.0-rc.1",
+            TagName("team/churn", EventKind.REGISTER, version="v2.0.0-rc.1"),
+        ),
     ],
 )
 def test_parses_every_gto_form(text: str, expected: TagName) -> None:
@@ -65,8 +73,18 @@ def test_parses_every_gto_form(text: str, expected: TagName) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["v1.0.0", "release-2024", "churn@1.0.0", "churn@v1.0", "-churn@v1.0.0", "churn@created",
-     "churn#", "churn@v01.0.0", "churn#prod#x", "churn@latest"],
+    [
+        "v1.0.0",
+        "release-2024",
+        "churn@1.0.0",
+        "churn@v1.0",
+        "-churn@v1.0.0",
+        "churn@created",
+        "churn#",
+        "churn@v01.0.0",
+        "churn#prod#x",
+        "churn@latest",
+    ],
 )
 def test_foreign_tags_are_ignored(text: str) -> None:
     assert parse_tag(text) is None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import git
 
 from modelreg import dvcfiles, dvcio, hashing
-from tests.conftest import git
 
 
 @pytest.mark.slow

@@ -28,13 +28,18 @@ def sample() -> Index:
                 labels=["tabular"],
                 stages={"production": "v1.2.0", "dev": "v1.10.0", "staging": "v1.10.0"},
                 versions={
-                    "v1.10.0": VersionEntry(tag="churn@v1.10.0", md5="b" * 32, size=2,
-                                            metrics={"acc": 0.95}),
-                    "v1.2.0": VersionEntry(tag="churn@v1.2.0", md5="a" * 32, size=1,
-                                           metrics={"loss": 0.1, "acc": 0.93},
-                                           params={"C": 1.0, "solver": "lbfgs"},
-                                           registered_by="Ada <ada@example.com>",
-                                           registered_at="2026-11-20T10:02:11Z"),
+                    "v1.10.0": VersionEntry(
+                        tag="churn@v1.10.0", md5="b" * 32, size=2, metrics={"acc": 0.95}
+                    ),
+                    "v1.2.0": VersionEntry(
+                        tag="churn@v1.2.0",
+                        md5="a" * 32,
+                        size=1,
+                        metrics={"loss": 0.1, "acc": 0.93},
+                        params={"C": 1.0, "solver": "lbfgs"},
+                        registered_by="Ada <ada@example.com>",
+                        registered_at="2026-11-20T10:02:11Z",
+                    ),
                 },
             ),
         }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.conftest import git, write_model
 
 from modelreg import (
     ConflictError,
@@ -15,7 +16,6 @@ from modelreg import (
     Registry,
 )
 from modelreg.grammar import EventKind
-from tests.conftest import git, write_model
 
 
 def register(reg: Registry, repo: Path, content: str, **kwargs: object) -> str:
@@ -27,7 +27,8 @@ def test_init_creates_a_committed_registry(repo: Path) -> None:
     reg = Registry(repo)
     reg.init(stages=["dev", "prod"])
     assert yaml.safe_load((repo / "registry.yaml").read_text()) == {
-        "stages": ["dev", "prod"], "models": {}
+        "stages": ["dev", "prod"],
+        "models": {},
     }
     committed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
     assert sorted(committed) == [".dvc/.gitignore", ".dvc/config", ".dvcignore", "registry.yaml"]
@@ -39,8 +40,12 @@ def test_init_creates_a_committed_registry(repo: Path) -> None:
 def test_register_tracks_commits_and_tags(registry: Registry, repo: Path) -> None:
     write_model(repo, "weights-1")
     mv = registry.register(
-        "churn", "models/churn.pkl", metrics={"accuracy": 0.91, "eval": {"f1": 0.8}},
-        params={"C": 1.0}, description="Churn classifier", labels=["tabular"],
+        "churn",
+        "models/churn.pkl",
+        metrics={"accuracy": 0.91, "eval": {"f1": 0.8}},
+        params={"C": 1.0},
+        description="Churn classifier",
+        labels=["tabular"],
     )
     assert (mv.version, mv.tag, mv.path) == ("v1.0.0", "churn@v1.0.0", "models/churn.pkl")
     assert mv.metrics == {"accuracy": 0.91, "eval.f1": 0.8}
@@ -49,11 +54,18 @@ def test_register_tracks_commits_and_tags(registry: Registry, repo: Path) -> Non
     assert mv.commit == git(repo, "rev-parse", "HEAD").strip()
     assert git(repo, "cat-file", "-t", "churn@v1.0.0").strip() == "tag"
     files = git(repo, "show", "--name-only", "--format=", "HEAD").split()
-    assert sorted(files) == ["dvc.yaml", "models/.gitignore", "models/churn.pkl.dvc", "registry.yaml"]
+    assert sorted(files) == [
+        "dvc.yaml",
+        "models/.gitignore",
+        "models/churn.pkl.dvc",
+        "registry.yaml",
+    ]
     assert git(repo, "status", "--porcelain") == ""
     dvc_yaml = yaml.safe_load((repo / "dvc.yaml").read_text())
     assert dvc_yaml["artifacts"]["churn"] == {
-        "path": "models/churn.pkl", "type": "model", "desc": "Churn classifier",
+        "path": "models/churn.pkl",
+        "type": "model",
+        "desc": "Churn classifier",
         "labels": ["tabular"],
     }
     index = yaml.safe_load((repo / "registry.yaml").read_text())
@@ -159,8 +171,9 @@ def test_deprecate_version_and_model(registry: Registry, repo: Path) -> None:
 
 def test_history_show_list_compare(registry: Registry, repo: Path) -> None:
     register(registry, repo, "a", metrics={"acc": 0.8}, params={"C": 0.1, "solver": "lbfgs"})
-    register(registry, repo, "b", metrics={"acc": 0.9, "f1": 0.7}, params={"C": 1.0,
-                                                                        "solver": "lbfgs"})
+    register(
+        registry, repo, "b", metrics={"acc": 0.9, "f1": 0.7}, params={"C": 1.0, "solver": "lbfgs"}
+    )
     registry.promote("churn", "v1.1.0", "production", message="ship it")
     events = registry.history("churn")
     assert [(e.kind, e.version, e.stage) for e in events] == [
@@ -176,17 +189,17 @@ def test_history_show_list_compare(registry: Registry, repo: Path) -> None:
     assert [v.version for v in detail.versions] == ["v1.1.0", "v1.0.0"]
     assert detail.stages == {"production": "v1.1.0"}
 
-    rows = registry.list()
+    rows = registry.list_models()
     assert [(r.name, r.latest, r.stages, r.metrics) for r in rows] == [
         ("churn", "v1.1.0", {"production": "v1.1.0"}, {"acc": 0.9, "f1": 0.7})
     ]
 
     diff = registry.compare("churn", "v1.0.0", "v1.1.0")
     assert [(d.key, d.a, d.b, d.delta) for d in diff.metrics] == [
-        ("acc", 0.8, 0.9, pytest.approx(0.1)), ("f1", None, 0.7, None)
+        ("acc", 0.8, 0.9, pytest.approx(0.1)),
+        ("f1", None, 0.7, None),
     ]
-    assert [(d.key, d.delta) for d in diff.params] == [("C", pytest.approx(0.9)),
-                                                        ("solver", None)]
+    assert [(d.key, d.delta) for d in diff.params] == [("C", pytest.approx(0.9)), ("solver", None)]
     assert diff.artifact_changed is True
 
 
@@ -212,8 +225,9 @@ def test_get_verifies_and_writes_atomically(registry: Registry, repo: Path, tmp_
 
 
 def test_index_rebuild_reproduces_the_index(registry: Registry, repo: Path) -> None:
-    register(registry, repo, "a", metrics={"acc": 0.8}, params={"C": 1}, description="d",
-             labels=["x"])
+    register(
+        registry, repo, "a", metrics={"acc": 0.8}, params={"C": 1}, description="d", labels=["x"]
+    )
     register(registry, repo, "b", metrics={"acc": 0.9})
     registry.promote("churn", "v1.1.0", "staging")
     registry.deprecate("churn", "v1.0.0")
@@ -232,7 +246,7 @@ def test_reads_work_without_an_index(repo: Path) -> None:
     reg = Registry(repo)
     assert reg.which("legacy", "prod").version == "v0.1.0"
     assert reg.latest("legacy").version == "v0.1.0"
-    assert [r.name for r in reg.list()] == ["legacy"]
+    assert [r.name for r in reg.list_models()] == ["legacy"]
     with pytest.raises(NotFoundError, match="no model named 'lightweight'"):
         reg.latest("lightweight")
 

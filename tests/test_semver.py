@@ -50,8 +50,12 @@ def test_bump(start: str, part: str, expected: str) -> None:
     assert str(Version.parse(start).bump(part)) == expected  # type: ignore[arg-type]
 
 
-@given(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**6),
-       st.sampled_from(["major", "minor", "patch"]))
+@given(
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.sampled_from(["major", "minor", "patch"]),
+)
 def test_bump_always_increases(a: int, b: int, c: int, part: str) -> None:
     v = Version(a, b, c)
     assert v.bump(part) > v  # type: ignore[arg-type]

@@ -48,7 +48,13 @@ class Log:
 
 
 def test_latest_assignment_holds_the_stage() -> None:
-    log = Log().register("v1.0.0").register("v1.1.0").assign("v1.0.0", "prod").assign("v1.1.0", "prod")
+    log = (
+        Log()
+        .register("v1.0.0")
+        .register("v1.1.0")
+        .assign("v1.0.0", "prod")
+        .assign("v1.1.0", "prod")
+    )
     assert replay("m", log.tags).holder("prod") == "v1.1.0"
 
 

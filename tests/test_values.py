@@ -51,9 +51,16 @@ def test_metric_files_must_hold_numbers(tmp_path: Path) -> None:
 
 def test_params_keep_scalar_types(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text("model:\n  C: 1.0\n  solver: lbfgs\n  layers: [1, 2]\n")
-    params = params_from(pairs=["max_iter=200", "fit_intercept=true", "name=x"],
-                         files=[tmp_path / "p.yaml"])
-    assert params == {"model.C": 1.0, "model.solver": "lbfgs", "model.layers": "[1, 2]",
-                      "max_iter": 200, "fit_intercept": True, "name": "x"}
+    params = params_from(
+        pairs=["max_iter=200", "fit_intercept=true", "name=x"], files=[tmp_path / "p.yaml"]
+    )
+    assert params == {
+        "model.C": 1.0,
+        "model.solver": "lbfgs",
+        "model.layers": "[1, 2]",
+        "max_iter": 200,
+        "fit_intercept": True,
+        "name": "x",
+    }
     with pytest.raises(InvalidInputError, match="not a scalar"):
         params_from({"x": {"a": object()}})

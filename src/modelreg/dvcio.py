@@ -64,7 +64,7 @@ def set_default_remote(root: Path, url: str, name: str = "storage") -> None:
     from dvc.config import Config
 
     with _dvc_errors(f"configure remote {url!r}"):
-        config = Config.from_cwd(os.fspath(root / ".dvc"))
+        config = Config(dvc_dir=os.fspath(root / ".dvc"))
         with config.edit("repo") as conf:
             conf.setdefault("remote", {})[name] = {"url": url}
             conf.setdefault("core", {})["remote"] = name

@@ -20,17 +20,20 @@ from modelreg.errors import ConflictError, GitError, NotARegistryError
 _FIELD = "\x00"
 _RECORD = "\x1e"
 # git expands %00 and %1e itself: argv cannot carry NUL bytes.
-_TAG_FORMAT = "%00".join(
-    [
-        "%(refname:lstrip=2)",
-        "%(objecttype)",
-        "%(*objectname)",
-        "%(taggerdate:unix)",
-        "%(taggername)",
-        "%(taggeremail)",
-        "%(contents)",
-    ]
-) + "%1e"
+_TAG_FORMAT = (
+    "%00".join(
+        [
+            "%(refname:lstrip=2)",
+            "%(objecttype)",
+            "%(*objectname)",
+            "%(taggerdate:unix)",
+            "%(taggername)",
+            "%(taggeremail)",
+            "%(contents)",
+        ]
+    )
+    + "%1e"
+)
 ZERO_OID = "0" * 40
 
 
@@ -176,7 +179,7 @@ class GitRepo:
             proc = self.run("var", var, check=False)
             if proc.returncode != 0:
                 raise GitError(
-                    "no Git identity configured: run `git config user.name \"Your Name\"` "
+                    'no Git identity configured: run `git config user.name "Your Name"` '
                     "and `git config user.email you@example.com`"
                 )
             idents.append(proc.stdout.strip())
@@ -194,7 +197,13 @@ class GitRepo:
     def create_tag(self, name: str, target: str, message: str, timestamp: int) -> None:
         """Create an annotated tag dated ``timestamp`` (tagger date, UTC)."""
         proc = self.run(
-            "tag", "-a", "--cleanup=verbatim", "-F", "-", name, target,
+            "tag",
+            "-a",
+            "--cleanup=verbatim",
+            "-F",
+            "-",
+            name,
+            target,
             stdin=message,
             env={"GIT_COMMITTER_DATE": f"@{timestamp} +0000"},
             check=False,
@@ -235,8 +244,12 @@ class GitRepo:
         parents = ["-p", parent] if parent else []
         commit = self.run("commit-tree", tree, *parents, "-F", "-", stdin=message).stdout.strip()
         proc = self.run(
-            "update-ref", "-m", f"modelreg: {message.splitlines()[0]}",
-            "HEAD", commit, parent or ZERO_OID,
+            "update-ref",
+            "-m",
+            f"modelreg: {message.splitlines()[0]}",
+            "HEAD",
+            commit,
+            parent or ZERO_OID,
             check=False,
         )
         if proc.returncode != 0:

@@ -35,9 +35,7 @@ _REF_RE = re.compile(
     rf"(?:#(?P<stage>{NAME_PATTERN})|@(?P<version>latest|v{SEMVER_PATTERN}))?$"
 )
 
-NAME_RULE = (
-    "letters, digits, '-', '_' and '/', starting and ending with a letter or digit"
-)
+NAME_RULE = "letters, digits, '-', '_' and '/', starting and ending with a letter or digit"
 
 
 class EventKind(str, Enum):

@@ -195,9 +195,8 @@ def dump_index(index: Index) -> str:
     data["models"] = {
         name: _model_dict(entry, index.stages) for name, entry in sorted(index.models.items())
     }
-    return yaml.dump(
-        data, Dumper=_IndexDumper, sort_keys=False, allow_unicode=True, width=100
-    )
+    text: str = yaml.dump(data, Dumper=_IndexDumper, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 def write_index(root: Path, index: Index) -> None:

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
 
 from modelreg import dvcfiles, dvcio, hashing
 from modelreg.errors import (
@@ -25,10 +24,17 @@ from modelreg.errors import (
     NotFoundError,
 )
 from modelreg.gitrepo import GitRepo, Identity
-from modelreg.grammar import EventKind, TagName, check_name, check_stage, check_version
-from modelreg.grammar import format_tag
-from modelreg.index import INDEX_FILE, DEFAULT_STAGES, Index, ModelEntry, VersionEntry
-from modelreg.index import format_time, load_index, write_index
+from modelreg.grammar import EventKind, TagName, check_name, check_stage, check_version, format_tag
+from modelreg.index import (
+    DEFAULT_STAGES,
+    INDEX_FILE,
+    Index,
+    ModelEntry,
+    VersionEntry,
+    format_time,
+    load_index,
+    write_index,
+)
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state, version_record
 from modelreg.records import ArtifactRecord, ModelVersion, Scalar, StageChange
@@ -136,27 +142,30 @@ def init(repo: GitRepo, stages: list[str] | None, remote: str | None) -> Path:
         raise InvalidInputError(f"duplicate stage in {','.join(stages)!r}: list each once")
     if (repo.root / INDEX_FILE).exists():
         raise ConflictError(f"{repo.root} is already a modelreg registry ({INDEX_FILE} exists)")
-    with writing(repo, need_index=False) as w:
-        w.index = Index(stages=stages or list(DEFAULT_STAGES))
-        paths = [INDEX_FILE]
-        root = repo.root
-        w.tx.snapshot(root / ".dvc/config", root / ".dvc/.gitignore", root / ".dvcignore")
-        created_dvc = not dvcio.is_initialized(root)
-        if created_dvc:
-            paths += dvcio.init(root)
-        if remote:
-            dvcio.set_default_remote(root, _remote_url(remote))
-            paths.append(".dvc/config")
-        w.save_index()
-        try:
-            w.commit(sorted(set(paths)), "Initialize modelreg registry")
-        except BaseException:
+    root = repo.root
+    created_dvc = not dvcio.is_initialized(root)
+    try:
+        with writing(repo, need_index=False) as w:
+            w.index = Index(stages=stages or list(DEFAULT_STAGES))
+            paths = [INDEX_FILE]
+            w.tx.snapshot(root / ".dvc/config", root / ".dvc/.gitignore", root / ".dvcignore")
             if created_dvc:
-                import shutil
+                paths += dvcio.init(root)
+            if remote:
+                dvcio.set_default_remote(root, _remote_url(remote))
+                paths.append(".dvc/config")
+            w.save_index()
+            w.commit(sorted(set(paths)), "Initialize modelreg registry")
+    except BaseException:
+        # `dvc init` also leaves .dvc/tmp behind; a half-made .dvc would make the retry
+        # skip `dvc init`, so the whole folder goes when this command created it.
+        if created_dvc:
+            import shutil
 
-                shutil.rmtree(root / ".dvc", ignore_errors=True)
-            raise
-    return repo.root / INDEX_FILE
+            shutil.rmtree(root / ".dvc", ignore_errors=True)
+            (root / ".dvcignore").unlink(missing_ok=True)
+        raise
+    return root / INDEX_FILE
 
 
 def _remote_url(remote: str) -> str:
@@ -193,9 +202,12 @@ def _next_version(state: ModelState, explicit: str | None, bump: Bump) -> str:
     taken = state.all_semver()
     if explicit is not None:
         check_version(explicit)
-        if explicit in state.versions and state.versions[explicit].registered:
+        wanted = Version.parse(explicit)
+        clash = next((v for v in taken if v == wanted), None)
+        if clash is not None:
+            # Build metadata does not order versions, so v1.0.0+b clashes with v1.0.0.
             raise ConflictError(
-                f"{state.name} {explicit} already exists: pick another version or omit --version"
+                f"{state.name} {clash} already exists: pick another version or omit --version"
             )
         return explicit
     if not taken:
@@ -330,8 +342,9 @@ def promote(
             raise ConflictError(f"model {name!r} is deprecated: register a new version first")
         if state.holder(stage) == version:
             raise ConflictError(f"{name} {version} already holds {stage!r}: nothing to do")
-        return _assign(w, state, version, stage, f"Promote {name} {version} to {stage}",
-                       message, force)
+        return _assign(
+            w, state, version, stage, f"Promote {name} {version} to {stage}", message, force
+        )
 
 
 def _assign(
@@ -350,8 +363,9 @@ def _assign(
     after = _sync_stages(w, name)
     w.save_index()
     w.commit([INDEX_FILE], compose(headline, message))
-    return StageChange(name=name, stage=stage, tag=tag_name, version=version,
-                       holder=after.holder(stage))
+    return StageChange(
+        name=name, stage=stage, tag=tag_name, version=version, holder=after.holder(stage)
+    )
 
 
 def demote(repo: GitRepo, name: str, stage: str, *, message: str | None = None) -> StageChange:
@@ -369,8 +383,9 @@ def demote(repo: GitRepo, name: str, stage: str, *, message: str | None = None) 
         after = _sync_stages(w, name)
         w.save_index()
         w.commit([INDEX_FILE], compose(headline, message))
-        return StageChange(name=name, stage=stage, tag=tag_name, version=holder,
-                           holder=after.holder(stage))
+        return StageChange(
+            name=name, stage=stage, tag=tag_name, version=holder, holder=after.holder(stage)
+        )
 
 
 def rollback(
@@ -386,7 +401,9 @@ def rollback(
         state = model_state(repo, name)
         current = state.holder(stage)
         if current is None:
-            raise NotFoundError(f"no version of {name!r} holds stage {stage!r}: nothing to roll back")
+            raise NotFoundError(
+                f"no version of {name!r} holds stage {stage!r}: nothing to roll back"
+            )
         target = to if to is not None else _previous_holder(state, stage, current)
         _require_active(state, target)
         if target == current:
@@ -484,10 +501,12 @@ def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:
             )
         else:
             when = datetime.fromtimestamp(vs.tag.timestamp, tz=timezone.utc)
-            item = item.model_copy(update={
-                "registered_by": f"{vs.tag.tagger_name} <{vs.tag.tagger_email}>",
-                "registered_at": format_time(when),
-            })
+            item = item.model_copy(
+                update={
+                    "registered_by": f"{vs.tag.tagger_name} <{vs.tag.tagger_email}>",
+                    "registered_at": format_time(when),
+                }
+            )
         entry.versions[version] = item
     if last_record is not None:
         entry.path = last_record.path

@@ -10,10 +10,16 @@ from datetime import datetime, timezone
 from modelreg.dvcfiles import DVC_YAML, artifact_path_at, parse_pointer, pointer_file
 from modelreg.errors import NotFoundError
 from modelreg.gitrepo import GitRepo, RawTag
-from modelreg.grammar import EventKind, Reference, check_name, check_stage, check_version
-from modelreg.grammar import parse_tag, tag_patterns
-from modelreg.records import Comparison, Event, ModelDetail, ModelSummary, ModelVersion
-from modelreg.records import ValueDelta
+from modelreg.grammar import (
+    EventKind,
+    Reference,
+    check_name,
+    check_stage,
+    check_version,
+    parse_tag,
+    tag_patterns,
+)
+from modelreg.records import Comparison, Event, ModelDetail, ModelSummary, ModelVersion, ValueDelta
 from modelreg.state import ModelState, replay
 from modelreg.tagmessage import human_text, parse_record
 

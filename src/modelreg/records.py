@@ -39,10 +39,7 @@ def field(default_factory: Any) -> Any:
     return dataclasses.field(default_factory=default_factory)
 
 
-_record = dataclasses.dataclass(frozen=True, kw_only=True)
-
-
-@_record
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ArtifactRecord:
     """The immutable facts about one version's bytes and provenance.
 
@@ -89,7 +86,7 @@ class ArtifactRecord:
             raise ValueError(f"incomplete record: {e}") from e
 
 
-@_record
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Event:
     """One registry event, read from one annotated tag."""
 
@@ -106,7 +103,7 @@ class Event:
     message: str
 
 
-@_record
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelVersion:
     """One version of a model as the registry sees it now."""
 
@@ -126,7 +123,7 @@ class ModelVersion:
     message: str = ""
 
 
-@_record
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelSummary:
     """One row of ``list``: a model's latest version and stage holders."""
 
@@ -137,7 +134,7 @@ class ModelSummary:
     deprecated: bool = False
 
 
-@_record
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelDetail:
     """``show NAME``: every version of a model with metrics and the stages each holds."""
 
@@ -150,7 +147,7 @@ class ModelDetail:
     versions: list[ModelVersion] = field(list)
 
 
-@_record
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ValueDelta:
     """One metric or param compared across two versions."""
 
@@ -160,7 +157,7 @@ class ValueDelta:
     delta: float | None = None
 
 
-@_record
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Comparison:
     """``compare NAME V1 V2``."""
 
@@ -174,7 +171,7 @@ class Comparison:
     md5_b: str | None = None
 
 
-@_record
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class StageChange:
     """What a promote, demote or rollback did, and who holds the stage afterwards."""
 

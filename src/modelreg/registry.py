@@ -61,7 +61,7 @@ class Registry:
         """Every version of a model with metrics and stage holders."""
         return queries.show_model(self._git, name)
 
-    def list(self) -> list[ModelSummary]:
+    def list_models(self) -> list[ModelSummary]:
         """One summary per model in the registry."""
         return queries.list_models(self._git)
 
@@ -120,7 +120,12 @@ class Registry:
         )
 
     def promote(
-        self, name: str, version: str, stage: str, *, message: str | None = None,
+        self,
+        name: str,
+        version: str,
+        stage: str,
+        *,
+        message: str | None = None,
         force: bool = False,
     ) -> StageChange:
         """Assign ``stage`` to ``version``."""

@@ -124,9 +124,7 @@ class ModelState:
 
     def active_versions(self) -> list[str]:
         """Registered, not deregistered SemVer versions, lowest first."""
-        found = [
-            v for v, s in self.versions.items() if s.registered and s.active and is_version(v)
-        ]
+        found = [v for v, s in self.versions.items() if s.registered and s.active and is_version(v)]
         return sorted(found, key=Version.parse)
 
     def all_semver(self) -> list[Version]:
@@ -184,9 +182,10 @@ def replay(name: str, tags: Iterable[RawTag]) -> ModelState:
 def holder_sequence(state: ModelState, stage: str) -> list[str]:
     """Every version that held ``stage``, in the order they took it (consecutive repeats
     collapsed); the last is the current holder.  Used by rollback, so it may replay."""
-    probe = ModelState(state.name, versions={
-        v: VersionState(s.version, s.commit, s.tag) for v, s in state.versions.items()
-    })
+    probe = ModelState(
+        state.name,
+        versions={v: VersionState(s.version, s.commit, s.tag) for v, s in state.versions.items()},
+    )
     sequence: list[str] = []
     for pos, event in enumerate(state.events):
         _apply(probe, pos, event)

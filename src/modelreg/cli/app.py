@@ -98,7 +98,7 @@ def list_(repo: RepoOpt = ".", json: JsonOpt = False) -> None:
     from modelreg.index import read_stage_order
 
     reg = _registry(repo)
-    rows = reg.list()
+    rows = reg.list_models()
     if json:
         typer.echo(render.to_json(rows))
         return
@@ -130,7 +130,9 @@ def show(
 @app.command()
 @reports_errors
 def history(
-    name: Annotated[str | None, typer.Argument(help="Model name (all models when omitted).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Model name (all models when omitted).")
+    ] = None,
     repo: RepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
@@ -319,4 +321,14 @@ def main() -> None:
         sys.exit(130)
     except RegistryError as e:  # raised outside a command, e.g. by a callback
         _fail(str(e))
+        sys.exit(1)
+    except Exception as e:
+        # A bug, not a user error: still one line, with a way to get the details.
+        if os.environ.get("MODELREG_DEBUG"):
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        _fail(
+            f"unexpected {type(e).__name__}: {first} "
+            "(run again with MODELREG_DEBUG=1 for the traceback, and please report it)"
+        )
         sys.exit(1)
