@@ -22,12 +22,12 @@ from pathlib import Path
 os.environ["DVC_NO_ANALYTICS"] = "1"
 os.environ["GTO_NO_ANALYTICS"] = "1"
 
-import joblib  # noqa: E402
+import joblib  # type: ignore[import-untyped]  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.datasets import load_iris  # type: ignore[import-untyped]  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
+from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]  # noqa: E402
 
 import modelreg  # noqa: E402
 
@@ -53,7 +53,9 @@ def run(args: Sequence[str | os.PathLike[str]], cwd: Path) -> str:
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         last = detail[-1] if detail else "no output"
-        raise DemoError(f"`{' '.join(os.fspath(a) for a in args)}` exited {proc.returncode}: {last}")
+        raise DemoError(
+            f"`{' '.join(os.fspath(a) for a in args)}` exited {proc.returncode}: {last}"
+        )
     return proc.stdout.strip()
 
 
@@ -148,12 +150,18 @@ def demo(scratch: Path) -> None:
     weak = train_and_register(reg, repo, split, 0.01, 200, "baseline: heavily regularized")
     strong = train_and_register(reg, repo, split, 1.0, 200, "weaker regularization")
     for mv in (weak, strong):
-        print(f"{mv.name} {mv.version}  accuracy={mv.metrics['accuracy']:.4f}  "
-              f"params={mv.params}  tag={mv.tag}")
-    expect((weak.version, strong.version) == ("v1.0.0", "v1.1.0"),
-           f"expected v1.0.0 and v1.1.0, got {weak.version} and {strong.version}")
-    expect(strong.metrics["accuracy"] > weak.metrics["accuracy"],
-           "the C=1.0 model should beat the C=0.01 one on the test set")
+        print(
+            f"{mv.name} {mv.version}  accuracy={mv.metrics['accuracy']:.4f}  "
+            f"params={mv.params}  tag={mv.tag}"
+        )
+    expect(
+        (weak.version, strong.version) == ("v1.0.0", "v1.1.0"),
+        f"expected v1.0.0 and v1.1.0, got {weak.version} and {strong.version}",
+    )
+    expect(
+        strong.metrics["accuracy"] > weak.metrics["accuracy"],
+        "the C=1.0 model should beat the C=0.01 one on the test set",
+    )
 
     section("4. promote to production")
     for mv in (weak, strong):
@@ -164,8 +172,10 @@ def demo(scratch: Path) -> None:
     cli_holder = run([MODELREG_CLI, "which", MODEL, "production"], cwd=repo)
     print(f"Registry.which:               {api_holder}")
     print(f"$ modelreg which {MODEL} production -> {cli_holder}")
-    expect(api_holder == cli_holder == strong.version,
-           f"production should be {strong.version}: API says {api_holder}, CLI {cli_holder}")
+    expect(
+        api_holder == cli_holder == strong.version,
+        f"production should be {strong.version}: API says {api_holder}, CLI {cli_holder}",
+    )
 
     section("5. roll back, then promote again")
     change = reg.rollback(MODEL, "production", message="demo: pretend v1.1.0 misbehaves")
@@ -180,8 +190,10 @@ def demo(scratch: Path) -> None:
     section("6. history (newest first) and comparison")
     for event in reg.history(MODEL):
         message = " / ".join(ln for ln in event.message.splitlines() if ln.strip())
-        print(f"{event.timestamp:%Y-%m-%d %H:%M:%S}  {event.kind.value:<8} "
-              f"{event.version or '-':<7} {event.stage or '-':<10} {message}")
+        print(
+            f"{event.timestamp:%Y-%m-%d %H:%M:%S}  {event.kind.value:<8} "
+            f"{event.version or '-':<7} {event.stage or '-':<10} {message}"
+        )
     cmp = reg.compare(MODEL, weak.version, strong.version)
     print(f"compare {cmp.a} -> {cmp.b}:")
     for d in cmp.metrics + cmp.params:
@@ -198,8 +210,10 @@ def demo(scratch: Path) -> None:
     registered_acc = reg.which(MODEL, "production").metrics["accuracy"]
     print(f"fetched {deployed}")
     print(f"deployed model accuracy {live_acc:.4f}; registered {registered_acc:.4f}")
-    expect(live_acc == registered_acc,
-           f"deployed model scores {live_acc}, registry recorded {registered_acc}")
+    expect(
+        live_acc == registered_acc,
+        f"deployed model scores {live_acc}, registry recorded {registered_acc}",
+    )
 
     # A plain `dvc push` sends only what HEAD tracks (v1.1.0); every tagged version must
     # reach the remote too, or a clone could not roll back to v1.0.0.

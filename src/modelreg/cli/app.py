@@ -69,8 +69,8 @@ def _registry(repo: str) -> Registry:
 @app.command()
 @reports_errors
 def which(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    stage: Annotated[str, typer.Argument(help="Stage, e.g. production.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage, e.g. production.")],
     repo: RepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
@@ -82,7 +82,7 @@ def which(
 @app.command()
 @reports_errors
 def latest(
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     repo: RepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
@@ -110,7 +110,10 @@ def list_(repo: RepoOpt = ".", json: JsonOpt = False) -> None:
 @app.command()
 @reports_errors
 def show(
-    ref: Annotated[str, typer.Argument(help="NAME for all versions, or NAME@vX.Y.Z / NAME#STAGE.")],
+    ref: Annotated[
+        str,
+        typer.Argument(metavar="REF", help="NAME for all versions, or NAME@vX.Y.Z / NAME#STAGE."),
+    ],
     repo: RepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
@@ -131,7 +134,7 @@ def show(
 @reports_errors
 def history(
     name: Annotated[
-        str | None, typer.Argument(help="Model name (all models when omitted).")
+        str | None, typer.Argument(metavar="NAME", help="Model name (all models when omitted).")
     ] = None,
     repo: RepoOpt = ".",
     json: JsonOpt = False,
@@ -144,9 +147,9 @@ def history(
 @app.command()
 @reports_errors
 def compare(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    v1: Annotated[str, typer.Argument(help="First version.")],
-    v2: Annotated[str, typer.Argument(help="Second version.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    v1: Annotated[str, typer.Argument(metavar="V1", help="First version.")],
+    v2: Annotated[str, typer.Argument(metavar="V2", help="Second version.")],
     repo: RepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
@@ -158,7 +161,9 @@ def compare(
 @app.command()
 @reports_errors
 def get(
-    ref: Annotated[str, typer.Argument(help="NAME#STAGE, NAME@vX.Y.Z, NAME@latest or NAME.")],
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="NAME#STAGE, NAME@vX.Y.Z, NAME@latest or NAME.")
+    ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Destination (default: artifact name).")
     ] = None,
@@ -192,8 +197,10 @@ def init(
 @app.command()
 @reports_errors
 def register(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    path: Annotated[Path, typer.Argument(help="Model file or folder inside the repository.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Model file or folder inside the repository.")
+    ],
     metric: Annotated[list[str] | None, typer.Option("--metric", help="K=V (repeatable).")] = None,
     metrics_file: Annotated[
         list[Path] | None, typer.Option("--metrics-file", help="JSON/YAML metrics file.")
@@ -241,9 +248,9 @@ def register(
 @app.command()
 @reports_errors
 def promote(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[str, typer.Argument(help="Version to promote, vX.Y.Z.")],
-    stage: Annotated[str, typer.Argument(help="Stage to assign.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="Version to promote, vX.Y.Z.")],
+    stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to assign.")],
     force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
     message: MessageOpt = None,
     repo: RepoOpt = ".",
@@ -256,8 +263,8 @@ def promote(
 @app.command()
 @reports_errors
 def demote(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    stage: Annotated[str, typer.Argument(help="Stage to unassign.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to unassign.")],
     message: MessageOpt = None,
     repo: RepoOpt = ".",
 ) -> None:
@@ -270,8 +277,8 @@ def demote(
 @app.command()
 @reports_errors
 def rollback(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    stage: Annotated[str, typer.Argument(help="Stage to roll back.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to roll back.")],
     to: Annotated[str | None, typer.Option("--to", help="Version to roll back to.")] = None,
     message: MessageOpt = None,
     repo: RepoOpt = ".",
@@ -284,9 +291,10 @@ def rollback(
 @app.command()
 @reports_errors
 def deprecate(
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     version: Annotated[
-        str | None, typer.Argument(help="Version to deregister (whole model when omitted).")
+        str | None,
+        typer.Argument(metavar="VERSION", help="Version to deregister (whole model when omitted)."),
     ] = None,
     message: MessageOpt = None,
     repo: RepoOpt = ".",

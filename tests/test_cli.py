@@ -1,0 +1,126 @@
+"""The command line as people and scripts use it: help, output shapes, --json, exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modelreg import Registry
+from modelreg.cli.app import app, index_app
+from tests.conftest import modelreg, write_model
+
+runner = CliRunner()
+README = Path(__file__).resolve().parents[1] / "README.md"
+COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)  # type: ignore[union-attr]
+INDEX_COMMANDS = [c.name for c in index_app.registered_commands]
+
+
+def test_the_spec_commands_exist() -> None:
+    expected = {"init", "register", "list", "show", "which", "latest", "promote", "demote",
+                "rollback", "deprecate", "history", "compare", "get"}
+    assert expected <= set(COMMANDS)
+    assert INDEX_COMMANDS == ["rebuild"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_and_is_documented(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    assert re.search(rf"modelreg {re.escape(command)}\b", README.read_text()), command
+
+
+def test_index_rebuild_is_documented() -> None:
+    assert runner.invoke(app, ["index", "rebuild", "--help"]).exit_code == 0
+    assert "modelreg index rebuild" in README.read_text()
+
+
+@pytest.fixture
+def populated(registry: Registry, repo: Path) -> Path:
+    write_model(repo, "a")
+    registry.register("churn", "models/churn.pkl", metrics={"acc": 0.9}, params={"C": 1})
+    write_model(repo, "b")
+    registry.register("churn", "models/churn.pkl", metrics={"acc": 0.95}, params={"C": 2})
+    registry.promote("churn", "v1.1.0", "production")
+    return repo
+
+
+READS = [
+    ["which", "churn", "production"],
+    ["latest", "churn"],
+    ["list"],
+    ["show", "churn"],
+    ["show", "churn@v1.0.0"],
+    ["show", "churn#production"],
+    ["history"],
+    ["history", "churn"],
+    ["compare", "churn", "v1.0.0", "v1.1.0"],
+]
+
+
+@pytest.mark.parametrize("args", READS, ids=[" ".join(a) for a in READS])
+def test_every_read_command_has_json(populated: Path, args: list[str]) -> None:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data
+
+
+def test_which_prints_only_the_version(populated: Path) -> None:
+    proc = modelreg(populated, "which", "churn", "production")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "v1.1.0\n", "")
+    data = json.loads(modelreg(populated, "which", "churn", "production", "--json").stdout)
+    assert data["version"] == "v1.1.0"
+    assert data["tag"] == "churn@v1.1.0"
+    assert data["metrics"] == {"acc": 0.95}
+
+
+def test_table_outputs(populated: Path) -> None:
+    listing = runner.invoke(app, ["list"]).output.splitlines()
+    assert listing[0].split() == ["model", "latest", "dev", "staging", "production", "metrics"]
+    assert listing[1].split() == ["churn", "v1.1.0", "-", "-", "v1.1.0", "acc=0.95"]
+    shown = runner.invoke(app, ["show", "churn@v1.0.0"]).output
+    assert "tag:        churn@v1.0.0" in shown
+    assert "C: 1" in shown
+    history = runner.invoke(app, ["history", "churn"]).output.splitlines()
+    assert "assign" in history[1] and "production" in history[1]
+    compared = runner.invoke(app, ["compare", "churn", "v1.0.0", "v1.1.0"]).output
+    assert "+0.05" in compared and "artifact: changed" in compared
+
+
+def test_write_commands_through_the_cli(populated: Path, tmp_path: Path) -> None:
+    write_model(populated, "c")
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"test": {"acc": 0.97}}')
+    result = runner.invoke(
+        app,
+        ["register", "churn", "models/churn.pkl", "--metrics-file", str(metrics),
+         "--param", "C=3", "--label", "tabular", "--description", "Churn", "-m", "retrained"],
+    )
+    assert (result.exit_code, result.output) == (0, "v1.2.0\n")
+    assert Registry(populated).latest("churn").metrics == {"test.acc": 0.97}
+    out = runner.invoke(app, ["promote", "churn", "v1.2.0", "production"]).output
+    assert out == "churn v1.2.0 -> production (churn#production#2)\n"
+    out = runner.invoke(app, ["rollback", "churn", "production"]).output
+    assert out == "churn production -> v1.1.0 (churn#production#3)\n"
+    out = runner.invoke(app, ["demote", "churn", "production"]).output
+    assert out == "churn v1.1.0 removed from production; it now holds v1.2.0\n"
+    assert runner.invoke(app, ["deprecate", "churn", "v1.0.0"]).output == "churn@v1.0.0!\n"
+    out = runner.invoke(app, ["index", "rebuild"]).output
+    assert out == "Rebuilt registry.yaml: 1 models, 3 versions\n"
+    target = tmp_path / "deploy.pkl"
+    assert runner.invoke(app, ["get", "churn#production", "-o", str(target)]).exit_code == 0
+    assert target.read_text() == "c"
+
+
+def test_python_dash_m(populated: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "modelreg", "latest", "churn"], cwd=populated,
+                          capture_output=True, text=True)
+    assert proc.stdout == "v1.1.0\n"

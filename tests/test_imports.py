@@ -1,0 +1,43 @@
+"""Read queries must not pay for DVC, GTO or the git libraries (SPEC §7)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelreg import Registry
+from tests.conftest import write_model
+
+HEAVY = ("dvc", "gto", "scmrepo", "pygit2", "dulwich", "git", "ruamel", "rich", "boto3", "s3fs")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["which", "churn", "production"],
+        ["latest", "churn"],
+        ["show", "churn"],
+        ["history", "churn"],
+        ["list"],
+    ],
+)
+def test_read_queries_import_no_heavy_module(registry: Registry, repo: Path, args: list[str]) -> None:
+    write_model(repo, "a")
+    registry.register("churn", "models/churn.pkl")
+    registry.promote("churn", "v1.0.0", "production")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "modelreg", *args],
+        cwd=repo, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "modelreg.queries" in imported  # the probe sees our own modules
+    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
+    assert heavy == []
