@@ -1,0 +1,71 @@
+"""`get` from a DVC remote in a fresh clone: verified, corrupted, missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelreg import IntegrityError, NotFoundError, Registry
+from tests.conftest import git, run, write_model
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def clone(repo: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A registry whose bytes are only in a DVC remote folder, cloned without a cache."""
+    remote = tmp_path / "dvc-remote"
+    reg = Registry(repo)
+    reg.init(remote=str(remote))
+    write_model(repo, "file-bytes-v1")
+    reg.register("churn", "models/churn.pkl")
+    write_model(repo, "w", "models/bundle/weights.bin")
+    write_model(repo, "{}", "models/bundle/config.json")
+    reg.register("bundle", "models/bundle")
+    reg.promote("churn", "v1.0.0", "production")
+    proc = run(repo, "dvc", "push", "--all-tags")
+    assert proc.returncode == 0, proc.stderr
+    copy = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(copy))
+    return copy, remote
+
+
+def remote_object(remote: Path, md5: str) -> Path:
+    return remote / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def test_get_fetches_from_the_remote_and_verifies(clone: tuple[Path, Path], tmp_path: Path) -> None:
+    copy, _ = clone
+    reg = Registry(copy)
+    out = reg.get("churn#production", out=tmp_path / "out" / "model.pkl")
+    assert out.read_text() == "file-bytes-v1"
+    folder = reg.get("bundle@v1.0.0", out=tmp_path / "out" / "bundle")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "weights.bin"]
+
+
+def test_corrupted_remote_object_is_refused(clone: tuple[Path, Path], tmp_path: Path) -> None:
+    copy, remote = clone
+    reg = Registry(copy)
+    md5 = reg.resolve("churn@v1.0.0").md5
+    assert md5 is not None
+    obj = remote_object(remote, md5)
+    obj.chmod(0o644)
+    obj.write_text("tampered bytes")
+    dest = tmp_path / "out" / "model.pkl"
+    with pytest.raises(IntegrityError, match=rf"churn v1.0.0: .* has md5 \w+, expected {md5}"):
+        reg.get("churn@v1.0.0", out=dest)
+    assert not dest.exists()
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_missing_remote_object_says_missing(clone: tuple[Path, Path], tmp_path: Path) -> None:
+    copy, remote = clone
+    reg = Registry(copy)
+    md5 = reg.resolve("churn@v1.0.0").md5
+    assert md5 is not None
+    remote_object(remote, md5).unlink()
+    dest = tmp_path / "out" / "model.pkl"
+    with pytest.raises(NotFoundError, match="missing from the DVC"):
+        reg.get("churn@v1.0.0", out=dest)
+    assert not dest.exists()
