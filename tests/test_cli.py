@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.conftest import modelreg, write_model
 from typer.testing import CliRunner
 
 from modelreg import Registry
 from modelreg.cli.app import app, index_app
-from tests.conftest import modelreg, write_model
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -20,8 +20,21 @@ INDEX_COMMANDS = [c.name for c in index_app.registered_commands]
 
 
 def test_the_spec_commands_exist() -> None:
-    expected = {"init", "register", "list", "show", "which", "latest", "promote", "demote",
-                "rollback", "deprecate", "history", "compare", "get"}
+    expected = {
+        "init",
+        "register",
+        "list",
+        "show",
+        "which",
+        "latest",
+        "promote",
+        "demote",
+        "rollback",
+        "deprecate",
+        "history",
+        "compare",
+        "get",
+    }
     assert expected <= set(COMMANDS)
     assert INDEX_COMMANDS == ["rebuild"]
 
@@ -98,8 +111,21 @@ def test_write_commands_through_the_cli(populated: Path, tmp_path: Path) -> None
     metrics.write_text('{"test": {"acc": 0.97}}')
     result = runner.invoke(
         app,
-        ["register", "churn", "models/churn.pkl", "--metrics-file", str(metrics),
-         "--param", "C=3", "--label", "tabular", "--description", "Churn", "-m", "retrained"],
+        [
+            "register",
+            "churn",
+            "models/churn.pkl",
+            "--metrics-file",
+            str(metrics),
+            "--param",
+            "C=3",
+            "--label",
+            "tabular",
+            "--description",
+            "Churn",
+            "-m",
+            "retrained",
+        ],
     )
     assert (result.exit_code, result.output) == (0, "v1.2.0\n")
     assert Registry(populated).latest("churn").metrics == {"test.acc": 0.97}
@@ -121,6 +147,10 @@ def test_python_dash_m(populated: Path) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "modelreg", "latest", "churn"], cwd=populated,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelreg", "latest", "churn"],
+        cwd=populated,
+        capture_output=True,
+        text=True,
+    )
     assert proc.stdout == "v1.1.0\n"

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import VENV_BIN, git, snapshot, write_model
 
 from modelreg import Registry
-from tests.conftest import VENV_BIN, git, snapshot, write_model
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,10 @@ def test_parallel_registrations_in_one_clone_get_distinct_versions(
     procs = [
         subprocess.Popen(
             [str(VENV_BIN / "modelreg"), "register", "churn", f"models/m{i}.pkl"],
-            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for i in range(4)
     ]
@@ -48,7 +51,10 @@ def test_ctrl_c_while_waiting_for_the_lock_exits_130(registry: Registry, repo: P
     try:
         proc = subprocess.Popen(
             [str(VENV_BIN / "modelreg"), "promote", "churn", "v1.0.0", "production"],
-            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(1.0)  # long enough to reach the lock; the lock itself keeps it waiting
         assert proc.poll() is None
@@ -57,5 +63,7 @@ def test_ctrl_c_while_waiting_for_the_lock_exits_130(registry: Registry, repo: P
     finally:
         os.close(fd)
     assert proc.returncode == 130
-    assert err.strip().splitlines() == ["modelreg: error: interrupted; nothing was left half-written"]
+    assert err.strip().splitlines() == [
+        "modelreg: error: interrupted; nothing was left half-written"
+    ]
     assert snapshot(repo) == before

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import git, run, write_model
 
 from modelreg import IntegrityError, NotFoundError, Registry
-from tests.conftest import git, run, write_model
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import write_model
 
 from modelreg import Registry
-from tests.conftest import write_model
 
 HEAVY = ("dvc", "gto", "scmrepo", "pygit2", "dulwich", "git", "ruamel", "rich", "boto3", "s3fs")
 
@@ -24,13 +24,17 @@ HEAVY = ("dvc", "gto", "scmrepo", "pygit2", "dulwich", "git", "ruamel", "rich", 
         ["list"],
     ],
 )
-def test_read_queries_import_no_heavy_module(registry: Registry, repo: Path, args: list[str]) -> None:
+def test_read_queries_import_no_heavy_module(
+    registry: Registry, repo: Path, args: list[str]
+) -> None:
     write_model(repo, "a")
     registry.register("churn", "models/churn.pkl")
     registry.promote("churn", "v1.0.0", "production")
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "modelreg", *args],
-        cwd=repo, capture_output=True, text=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     imported = {

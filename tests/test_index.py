@@ -96,3 +96,41 @@ def test_stage_order_is_read_from_the_header_only(tmp_path: Path) -> None:
     (tmp_path / "registry.yaml").write_text("stages: [a, b]\nmodels:\n  x: [not, valid\n")
     assert read_stage_order(tmp_path) == ["a", "b"]
     assert read_stage_order(tmp_path / "missing") == ["dev", "staging", "production"]
+
+
+def test_editor_rewrites_one_model_and_keeps_the_rest_byte_for_byte() -> None:
+    from modelreg.index import IndexEditor
+
+    text = dump_index(sample())
+    editor = IndexEditor(text)
+    editor.entry("churn").stages["production"] = "v1.10.0"
+    editor.entry("alpha").path = "models/a.pkl"  # a new model lands in sorted position
+    expected = sample()
+    expected.models["churn"].stages["production"] = "v1.10.0"
+    expected.models["alpha"] = ModelEntry(path="models/a.pkl")
+    assert editor.render() == dump_index(expected)
+    untouched = IndexEditor(text)
+    untouched.entry("zeta")
+    assert untouched.render() == text
+
+
+def test_editor_falls_back_to_a_full_parse_for_hand_written_layouts() -> None:
+    from modelreg.index import IndexEditor
+
+    flow = "stages: [dev, prod]\nmodels: {churn: {path: m.pkl, stages: {prod: v1.0.0}}}\n"
+    editor = IndexEditor(flow)
+    assert editor.entry("churn").stages == {"prod": "v1.0.0"}
+    editor.entry("churn").stages = {}
+    assert parse_index(editor.render()).models["churn"].path == "m.pkl"
+    four = "models:\n    churn:\n        path: m.pkl\n"
+    assert IndexEditor(four).entry("churn").path == "m.pkl"
+    assert IndexEditor("stages: [a]\n").stages == ["a"]
+
+
+def test_editor_reports_the_file_line_of_a_bad_block() -> None:
+    from modelreg.index import IndexEditor
+
+    text = dump_index(sample()).replace("size: 1\n", "size: one\n")
+    line = text.splitlines().index("        size: one") + 1
+    with pytest.raises(IndexError_, match=rf"registry.yaml:{line}: models.churn.versions"):
+        IndexEditor(text).entry("churn")

@@ -110,13 +110,16 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
-def parse_index(text: str, source: str = INDEX_FILE) -> Index:
-    """Parse and validate index text; raise a one-line :class:`IndexError_`."""
+def parse_index(text: str, source: str = INDEX_FILE, line_offset: int = 0) -> Index:
+    """Parse and validate index text; raise a one-line :class:`IndexError_`.
+
+    ``line_offset`` is added to reported line numbers when ``text`` is a slice of the file.
+    """
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
+        where = f":{mark.line + 1 + line_offset}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise IndexError_(f"{source}{where}: invalid YAML ({problem}): fix the file") from e
     if data is None:
@@ -129,7 +132,7 @@ def parse_index(text: str, source: str = INDEX_FILE) -> Index:
         err = e.errors()[0]
         loc = tuple(err["loc"])
         line = _line_of(text, loc)
-        where = f":{line}" if line else ""
+        where = f":{line + line_offset}" if line else ""
         dotted = ".".join(str(p) for p in loc)
         raise IndexError_(f"{source}{where}: {dotted}: {err['msg']}: fix the file") from e
 
@@ -183,6 +186,17 @@ def _model_dict(entry: ModelEntry, stage_order: list[str]) -> dict[str, Any]:
     versions = sorted(entry.versions.items(), key=lambda kv: _version_key(kv[0]))
     data["versions"] = {v: _version_dict(e) for v, e in versions}
     return data
+
+
+def _dump(data: dict[str, Any]) -> str:
+    text: str = yaml.dump(data, Dumper=_IndexDumper, sort_keys=False, allow_unicode=True, width=100)
+    return text
+
+
+def dump_model_block(name: str, entry: ModelEntry, stage_order: list[str]) -> str:
+    """One model's lines under ``models:``, exactly as :func:`dump_index` writes them."""
+    text = _dump({"models": {name: _model_dict(entry, stage_order)}})
+    return text.split("\n", 1)[1]
 
 
 def dump_index(index: Index) -> str:
@@ -284,3 +298,125 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+class IndexEditor:
+    """``registry.yaml`` opened for a write that touches a few models.
+
+    Parsing a 10,000-version index costs seconds, so an editor parses the header (``stages``,
+    ``policy``) and only the blocks of the models it is asked about, and splices the blocks it
+    changed back into the text.  Files that are not laid out the way :func:`dump_index` writes
+    them (hand-edited into flow style, other indentation) are parsed whole instead.
+    """
+
+    def __init__(self, text: str, source: str = INDEX_FILE) -> None:
+        self._source = source
+        self._full: Index | None = None
+        self._changed: dict[str, ModelEntry] = {}
+        layout = _split_models(text)
+        if layout is None:
+            self._full = parse_index(text, source)
+            self.stages, self.policy = self._full.stages, self._full.policy
+            self._head, self._tail = "", ""
+            self._blocks: dict[str, tuple[int, str]] = {}
+            return
+        self._head, self._blocks, self._tail = layout
+        header = parse_index(self._head + self._tail, source)
+        self.stages, self.policy = header.stages, header.policy
+
+    @classmethod
+    def load(cls, root: Path) -> IndexEditor | None:
+        """The editor for ``root``'s index, or ``None`` when there is none."""
+        try:
+            text = (root / INDEX_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        return cls(text)
+
+    def entry(self, name: str) -> ModelEntry:
+        """The (mutable) entry of model ``name``; a new one when the index has none."""
+        if name in self._changed:
+            return self._changed[name]
+        if self._full is not None:
+            entry = self._full.models.get(name, ModelEntry())
+        elif name in self._blocks:
+            start, block = self._blocks[name]
+            parsed = parse_index("models:\n" + block, self._source, line_offset=start - 2)
+            entry = parsed.models.get(name, ModelEntry())
+        else:
+            entry = ModelEntry()
+        self._changed[name] = entry
+        return entry
+
+    def render(self) -> str:
+        """The whole file with the changed models re-serialized."""
+        if self._full is not None:
+            models = {**self._full.models, **self._changed}
+            full = Index(stages=self.stages, policy=self.policy, models=models)
+            return dump_index(full)
+        names = sorted(set(self._blocks) | set(self._changed))
+        body = [
+            dump_model_block(n, self._changed[n], self.stages)
+            if n in self._changed
+            else self._blocks[n][1]
+            for n in names
+        ]
+        section = "models:\n" + "".join(body) if names else "models: {}\n"
+        return self._head + section + self._tail
+
+    def save(self, root: Path) -> None:
+        """Write the file atomically."""
+        write_atomic(root / INDEX_FILE, self.render().encode("utf-8"))
+
+
+def _split_models(text: str) -> tuple[str, dict[str, tuple[int, str]], str] | None:
+    """Split index text into header, per-model blocks (with 1-based start line) and tail.
+
+    ``None`` when the layout is not the one modelreg writes.
+    """
+    lines = text.splitlines(keepends=True)
+    at = next((i for i, ln in enumerate(lines) if ln.rstrip() in ("models:", "models: {}")), None)
+    if at is None:
+        if any(ln.startswith("models") for ln in lines):
+            return None
+        return text if text.endswith("\n") or not text else text + "\n", {}, ""
+    head = "".join(lines[:at])
+    if lines[at].rstrip() == "models: {}":
+        return head, {}, "".join(lines[at + 1 :])
+    blocks: dict[str, tuple[int, str]] = {}
+    current: str | None = None
+    start = at + 1
+    buf: list[str] = []
+    end = len(lines)
+    for i in range(at + 1, len(lines)):
+        line = lines[i]
+        stripped = line.strip()
+        if line[:1] not in (" ", "\n", "\r", "#", ""):
+            end = i  # the next top-level key
+            break
+        if line.startswith("  ") and not line.startswith("   ") and stripped[:1] != "#":
+            key = _block_key(stripped)
+            if key is None or key in blocks or key == current:
+                return None
+            if current is not None:
+                blocks[current] = (start, "".join(buf))
+            current, start, buf = key, i + 1, []
+        elif current is None and stripped and stripped[:1] != "#":
+            return None
+        buf.append(line)
+    if current is not None:
+        blocks[current] = (start, "".join(buf))
+    return head, blocks, "".join(lines[end:])
+
+
+def _block_key(stripped: str) -> str | None:
+    """The model name of a ``  name:`` line, or ``None`` if the line is anything else."""
+    try:
+        data = yaml.load(stripped, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    if isinstance(data, dict) and len(data) == 1:
+        key, value = next(iter(data.items()))
+        if value is None and isinstance(key, str | int | float):
+            return str(key)
+    return None

@@ -29,8 +29,10 @@ from modelreg.index import (
     DEFAULT_STAGES,
     INDEX_FILE,
     Index,
+    IndexEditor,
     ModelEntry,
     VersionEntry,
+    dump_index,
     format_time,
     load_index,
     write_index,
@@ -49,7 +51,7 @@ class Write:
     """What one write command works with while it holds the lock."""
 
     repo: GitRepo
-    index: Index
+    index: IndexEditor
     identity: Identity
     tx: Transaction
 
@@ -64,7 +66,7 @@ class Write:
 
     def save_index(self) -> None:
         self.tx.snapshot(self.repo.root / INDEX_FILE)
-        write_index(self.repo.root, self.index)
+        self.index.save(self.repo.root)
 
     def tag(self, tag: TagName, target: str, message: str, state: ModelState) -> str:
         """Create a tag dated strictly after the model's previous event.
@@ -84,14 +86,14 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
     """Lock, load, and run a write in a transaction."""
     identity = repo.identity()
     with write_lock(repo.git_dir):
-        index = load_index(repo.root)
+        index = IndexEditor.load(repo.root)
         if index is None:
             if need_index:
                 raise NotARegistryError(
                     f"{repo.root} is not a modelreg registry (no {INDEX_FILE}): "
                     "run `modelreg init` first"
                 )
-            index = Index()
+            index = IndexEditor("")
         tx = Transaction(repo)
         try:
             yield Write(repo, index, identity, tx)
@@ -100,18 +102,14 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
             raise
 
 
-def _entry(index: Index, name: str) -> ModelEntry:
-    return index.models.setdefault(name, ModelEntry())
-
-
 def _sync_stages(w: Write, name: str) -> ModelState:
     """Make the index's desired stages equal the stages the tags now realize."""
     state = model_state(w.repo, name)
-    _entry(w.index, name).stages = state.holders()
+    w.index.entry(name).stages = state.holders()
     return state
 
 
-def _check_stage_allowed(index: Index, stage: str) -> None:
+def _check_stage_allowed(index: IndexEditor, stage: str) -> None:
     check_stage(stage)
     if index.stages and stage not in index.stages:
         allowed = ", ".join(index.stages)
@@ -146,7 +144,7 @@ def init(repo: GitRepo, stages: list[str] | None, remote: str | None) -> Path:
     created_dvc = not dvcio.is_initialized(root)
     try:
         with writing(repo, need_index=False) as w:
-            w.index = Index(stages=stages or list(DEFAULT_STAGES))
+            w.index = IndexEditor(dump_index(Index(stages=stages or list(DEFAULT_STAGES))))
             paths = [INDEX_FILE]
             w.tx.snapshot(root / ".dvc/config", root / ".dvc/.gitignore", root / ".dvcignore")
             if created_dvc:
@@ -251,7 +249,7 @@ def register(
         dvcio.track(root, full)
         pointer = dvcfiles.parse_pointer((root / dvc_file).read_bytes(), dvc_file)
 
-        entry = _entry(w.index, name)
+        entry = w.index.entry(name)
         entry.path = rel
         if description is not None:
             entry.description = description
@@ -432,7 +430,7 @@ def deprecate(
         state = model_state(repo, name)
         if not state.exists:
             raise NotFoundError(f"no model named {name!r} in this registry: check `modelreg list`")
-        entry = _entry(w.index, name)
+        entry = w.index.entry(name)
         if version is not None:
             check_version(version)
             _require_active(state, version)
@@ -467,12 +465,12 @@ def deprecate(
 def rebuild_index(repo: GitRepo, *, message: str | None = None) -> Index:
     """Rewrite ``registry.yaml`` from the tags alone (keeping stages and policies)."""
     with writing(repo, need_index=False) as w:
-        old = w.index
+        old = load_index(repo.root) or Index()
         fresh = Index(stages=old.stages, policy=old.policy)
         for name, state in all_states(repo).items():
             fresh.models[name] = entry_from_state(state, old.models.get(name))
-        w.index = fresh
-        w.save_index()
+        w.tx.snapshot(repo.root / INDEX_FILE)
+        write_index(repo.root, fresh)
         w.commit([INDEX_FILE], compose("Rebuild registry index from tags", message))
         return fresh
 
