@@ -103,3 +103,16 @@ def download(root: Path, path: str, rev: str, out: Path) -> None:
             ) from e
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DvcError(f"DVC could not fetch {path}: {text}") from e
+
+
+def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
+    """Push the artifacts tracked at ``revs`` to the DVC remote (before any tag is pushed)."""
+    from dvc.repo import Repo
+
+    with _dvc_errors("push artifacts to the DVC remote"), Repo(os.fspath(root)) as repo:
+        if not repo.config.get("core", {}).get("remote") and remote is None:
+            raise DvcError(
+                "no default DVC remote is configured, so the artifact bytes cannot be shared: "
+                "run `dvc remote add -d NAME URL` (or `modelreg init --remote URL`) first"
+            )
+        repo.push(revs=revs, workspace=False, remote=remote)

@@ -267,3 +267,30 @@ class GitRepo:
             self.run("update-ref", "-d", "HEAD", expected)
         else:
             self.run("update-ref", "HEAD", new, expected)
+
+
+def ls_remote_tags(url: str, patterns: Sequence[str]) -> list[RawTag]:
+    """Annotated tags of a remote, from ``git ls-remote`` alone (no clone, no fetch).
+
+    A tag listing carries names and peeled commits, not tagger dates or messages: the tags
+    returned have ``timestamp`` 0 and an empty message.  Lightweight tags (no peeled line)
+    are left out, as they are locally.
+    """
+    proc = subprocess.run(
+        ["git", "ls-remote", "--tags", url, *patterns],
+        capture_output=True,
+        text=True,
+        env=_clean_env(None),
+    )
+    if proc.returncode != 0:
+        raise GitError(f"cannot list tags of {url!r}: {_first_line(proc.stderr)}")
+    objects: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        sha, _, ref = line.partition("\t")
+        name = ref.removeprefix("refs/tags/")
+        if name.endswith("^{}"):
+            peeled[name[:-3]] = sha
+        else:
+            objects[name] = sha
+    return [RawTag(name, peeled[name], 0, "", "", "") for name in objects if name in peeled]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
-from modelreg import dvcfiles, dvcio, hashing
+from modelreg import dvcfiles, dvcio, hashing, sync
 from modelreg.errors import (
     ConflictError,
     InvalidInputError,
@@ -54,6 +56,7 @@ class Write:
     index: IndexEditor
     identity: Identity
     tx: Transaction
+    publishing: bool = False
 
     def commit(self, paths: list[str], message: str) -> str:
         """Commit ``paths`` and return the commit that now holds them."""
@@ -95,11 +98,74 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
                 )
             index = IndexEditor("")
         tx = Transaction(repo)
+        w = Write(repo, index, identity, tx)
         try:
-            yield Write(repo, index, identity, tx)
-        except BaseException:
-            tx.rollback()
+            yield w
+        except BaseException as e:
+            # Once publishing has begun, the local write stands (a later `modelreg push`
+            # completes it) unless the remote moved first and the write must be redone.
+            if not w.publishing or isinstance(e, sync.PushRace):
+                tx.rollback()
             raise
+
+
+T = TypeVar("T")
+PUSH_ATTEMPTS = 10
+
+
+def run_write(
+    repo: GitRepo,
+    body: Callable[[Write], T],
+    *,
+    push: str | None = None,
+    need_index: bool = True,
+) -> T:
+    """Run ``body`` as one all-or-nothing write; with ``push``, publish it to that remote.
+
+    When the push is rejected because another writer got there first, the local write is
+    undone, the remote is fetched, and ``body`` runs again on the new tip (so it computes a
+    fresh version number or stage counter), up to :data:`PUSH_ATTEMPTS` times with jitter.
+    """
+    if push is None:
+        with writing(repo, need_index=need_index) as w:
+            return body(w)
+    branch = sync.current_branch(repo)
+    with write_lock(repo.git_dir):
+        sync.catch_up(repo, push, branch)
+    for attempt in range(1, PUSH_ATTEMPTS + 1):
+        try:
+            with writing(repo, need_index=need_index) as w:
+                result = body(w)
+                w.publishing = True
+                _publish(repo, push, branch, w.tx.tags)
+                return result
+        except sync.PushRace as race:
+            if attempt == PUSH_ATTEMPTS:
+                raise ConflictError(
+                    f"gave up after {attempt} attempts, other writers kept pushing first "
+                    f"({race}); nothing was changed locally: run the command again"
+                ) from race
+            time.sleep(random.uniform(0.05, 0.3) * attempt)
+            with write_lock(repo.git_dir):
+                sync.catch_up(repo, push, branch)
+    raise AssertionError("unreachable")
+
+
+def _publish(repo: GitRepo, remote: str, branch: str, tags: list[str]) -> None:
+    """Bytes of new versions to the DVC remote, then branch and tags in one atomic push."""
+    commits = sync.registration_commits(repo, tags)
+    if commits:
+        dvcio.push_data(repo.root, commits)
+    sync.push_refs(repo, remote, branch, tags)
+
+
+def push(repo: GitRepo, remote: str = "origin") -> list[str]:
+    """Publish every registry tag the remote lacks (bytes first); returns the tags pushed."""
+    with write_lock(repo.git_dir):
+        branch = sync.current_branch(repo)
+        tags = sync.unpublished_tags(repo, remote)
+        _publish(repo, remote, branch, tags)
+        return tags
 
 
 def _sync_stages(w: Write, name: str) -> ModelState:
@@ -226,6 +292,7 @@ def register(
     version: str | None = None,
     message: str | None = None,
     allow_unchanged: bool = False,
+    push: str | None = None,
 ) -> ModelVersion:
     """Track ``path`` with DVC, index it, commit, and tag ``NAME@vX.Y.Z``."""
     check_name(name)
@@ -236,7 +303,8 @@ def register(
         raise InvalidInputError(
             f"path {rel!r} is tracked by Git: `git rm --cached {rel}` and commit, then register"
         )
-    with writing(repo) as w:
+
+    def body(w: Write) -> str:
         state = model_state(repo, name)
         new_version = _next_version(state, version, bump)
         digest = hashing.digest(full)
@@ -294,6 +362,9 @@ def register(
                 "change the artifact or the index before registering again"
             )
         w.tag(tag, commit, compose(headline, message, record), state)
+        return new_version
+
+    new_version = run_write(repo, body, push=push)
     return version_record(model_state(repo, name), new_version)
 
 
@@ -328,11 +399,13 @@ def promote(
     *,
     message: str | None = None,
     force: bool = False,
+    push: str | None = None,
 ) -> StageChange:
     """Assign ``stage`` to ``version`` with a ``NAME#STAGE#N`` tag; record it in the index."""
     check_name(name)
     check_version(version)
-    with writing(repo) as w:
+
+    def body(w: Write) -> StageChange:
         _check_stage_allowed(w.index, stage)
         state = model_state(repo, name)
         _require_active(state, version)
@@ -343,6 +416,8 @@ def promote(
         return _assign(
             w, state, version, stage, f"Promote {name} {version} to {stage}", message, force
         )
+
+    return run_write(repo, body, push=push)
 
 
 def _assign(
@@ -366,11 +441,14 @@ def _assign(
     )
 
 
-def demote(repo: GitRepo, name: str, stage: str, *, message: str | None = None) -> StageChange:
+def demote(
+    repo: GitRepo, name: str, stage: str, *, message: str | None = None, push: str | None = None
+) -> StageChange:
     """Unassign the current holder of ``stage``; report who holds it afterwards."""
     check_name(name)
     check_stage(stage)
-    with writing(repo) as w:
+
+    def body(w: Write) -> StageChange:
         state = model_state(repo, name)
         holder = state.holder(stage)
         if holder is None:
@@ -385,16 +463,25 @@ def demote(repo: GitRepo, name: str, stage: str, *, message: str | None = None) 
             name=name, stage=stage, tag=tag_name, version=holder, holder=after.holder(stage)
         )
 
+    return run_write(repo, body, push=push)
+
 
 def rollback(
-    repo: GitRepo, name: str, stage: str, *, to: str | None = None, message: str | None = None
+    repo: GitRepo,
+    name: str,
+    stage: str,
+    *,
+    to: str | None = None,
+    message: str | None = None,
+    push: str | None = None,
 ) -> StageChange:
     """Give ``stage`` back to the version that held it before the current holder."""
     check_name(name)
     check_stage(stage)
     if to is not None:
         check_version(to)
-    with writing(repo) as w:
+
+    def body(w: Write) -> StageChange:
         _check_stage_allowed(w.index, stage)
         state = model_state(repo, name)
         current = state.holder(stage)
@@ -409,6 +496,8 @@ def rollback(
         headline = f"Roll back {name} {stage} from {current} to {target}"
         return _assign(w, state, target, stage, headline, message, False)
 
+    return run_write(repo, body, push=push)
+
 
 def _previous_holder(state: ModelState, stage: str, current: str) -> str:
     for version in reversed(holder_sequence(state, stage)[:-1]):
@@ -422,11 +511,17 @@ def _previous_holder(state: ModelState, stage: str, current: str) -> str:
 
 
 def deprecate(
-    repo: GitRepo, name: str, version: str | None = None, *, message: str | None = None
+    repo: GitRepo,
+    name: str,
+    version: str | None = None,
+    *,
+    message: str | None = None,
+    push: str | None = None,
 ) -> str:
     """Deregister one version (``NAME@vX.Y.Z!``) or deprecate the model (``NAME@deprecated``)."""
     check_name(name)
-    with writing(repo) as w:
+
+    def body(w: Write) -> str:
         state = model_state(repo, name)
         if not state.exists:
             raise NotFoundError(f"no model named {name!r} in this registry: check `modelreg list`")
@@ -458,13 +553,16 @@ def deprecate(
         w.commit([INDEX_FILE], compose(headline, message))
         return tag_name
 
+    return run_write(repo, body, push=push)
+
 
 # -- index -------------------------------------------------------------------------------
 
 
-def rebuild_index(repo: GitRepo, *, message: str | None = None) -> Index:
+def rebuild_index(repo: GitRepo, *, message: str | None = None, push: str | None = None) -> Index:
     """Rewrite ``registry.yaml`` from the tags alone (keeping stages and policies)."""
-    with writing(repo, need_index=False) as w:
+
+    def body(w: Write) -> Index:
         old = load_index(repo.root) or Index()
         fresh = Index(stages=old.stages, policy=old.policy)
         for name, state in all_states(repo).items():
@@ -473,6 +571,8 @@ def rebuild_index(repo: GitRepo, *, message: str | None = None) -> Index:
         write_index(repo.root, fresh)
         w.commit([INDEX_FILE], compose("Rebuild registry index from tags", message))
         return fresh
+
+    return run_write(repo, body, push=push, need_index=False)
 
 
 def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:

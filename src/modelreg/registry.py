@@ -100,6 +100,7 @@ class Registry:
         version: str | None = None,
         message: str | None = None,
         allow_unchanged: bool = False,
+        push: str | None = None,
     ) -> ModelVersion:
         """Register the artifact at ``path`` as the next version of ``name``."""
         from modelreg import operations
@@ -117,6 +118,7 @@ class Registry:
             version=version,
             message=message,
             allow_unchanged=allow_unchanged,
+            push=push,
         )
 
     def promote(
@@ -127,36 +129,59 @@ class Registry:
         *,
         message: str | None = None,
         force: bool = False,
+        push: str | None = None,
     ) -> StageChange:
         """Assign ``stage`` to ``version``."""
         from modelreg import operations
 
-        return operations.promote(self._git, name, version, stage, message=message, force=force)
+        return operations.promote(
+            self._git, name, version, stage, message=message, force=force, push=push
+        )
 
-    def demote(self, name: str, stage: str, *, message: str | None = None) -> StageChange:
+    def demote(
+        self, name: str, stage: str, *, message: str | None = None, push: str | None = None
+    ) -> StageChange:
         """Unassign the current holder of ``stage``."""
         from modelreg import operations
 
-        return operations.demote(self._git, name, stage, message=message)
+        return operations.demote(self._git, name, stage, message=message, push=push)
 
     def rollback(
-        self, name: str, stage: str, *, to: str | None = None, message: str | None = None
+        self,
+        name: str,
+        stage: str,
+        *,
+        to: str | None = None,
+        message: str | None = None,
+        push: str | None = None,
     ) -> StageChange:
         """Give ``stage`` back to its previous holder (or to ``to``)."""
         from modelreg import operations
 
-        return operations.rollback(self._git, name, stage, to=to, message=message)
+        return operations.rollback(self._git, name, stage, to=to, message=message, push=push)
 
     def deprecate(
-        self, name: str, version: str | None = None, *, message: str | None = None
+        self,
+        name: str,
+        version: str | None = None,
+        *,
+        message: str | None = None,
+        push: str | None = None,
     ) -> str:
         """Deregister one version, or deprecate the whole model; returns the tag."""
         from modelreg import operations
 
-        return operations.deprecate(self._git, name, version, message=message)
+        return operations.deprecate(self._git, name, version, message=message, push=push)
 
-    def rebuild_index(self, *, message: str | None = None) -> Index:
+    def rebuild_index(self, *, message: str | None = None, push: str | None = None) -> Index:
         """Rewrite ``registry.yaml`` from the tags."""
         from modelreg import operations
 
-        return operations.rebuild_index(self._git, message=message)
+        return operations.rebuild_index(self._git, message=message, push=push)
+
+    def push(self, remote: str = "origin") -> list[str]:
+        """Publish local registry tags the remote lacks: artifact bytes first, then one atomic
+        Git push of the branch and the tags.  Returns the tags pushed."""
+        from modelreg import operations
+
+        return operations.push(self._git, remote)

@@ -43,6 +43,11 @@ class Transaction:
         if commit is not None:
             self._moved_head = commit
 
+    @property
+    def tags(self) -> list[str]:
+        """The tags this write created, oldest first."""
+        return list(self._tags)
+
     def tagged(self, name: str) -> None:
         """Record a tag this write created."""
         self._tags.append(name)
@@ -53,6 +58,8 @@ class Transaction:
             self.repo.delete_tags(reversed(self._tags))
             if self._moved_head is not None:
                 self.repo.move_head(self.head, self._moved_head)
+        except Exception:  # noqa: S110 - the files below must be restored regardless
+            pass
         finally:
             for path, data in self._files.items():
                 if data is None:

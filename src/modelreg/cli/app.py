@@ -32,6 +32,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 RepoOpt = Annotated[str, typer.Option("--repo", help="Path of the Git repository.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+PushOpt = Annotated[
+    bool, typer.Option("--push", help="Publish to the Git and DVC remotes (retries on races).")
+]
+RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to.")]
 MessageOpt = Annotated[
     str | None, typer.Option("--message", "-m", help="Note recorded in the tag and commit.")
 ]
@@ -219,6 +223,8 @@ def register(
         bool, typer.Option("--allow-unchanged", help="Register bytes identical to the latest.")
     ] = False,
     message: MessageOpt = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Track PATH with DVC, record it in registry.yaml, commit, and tag NAME@vX.Y.Z."""
@@ -241,6 +247,7 @@ def register(
         version=version,
         message=message,
         allow_unchanged=allow_unchanged,
+        push=remote if push else None,
     )
     typer.echo(mv.version)
 
@@ -253,10 +260,14 @@ def promote(
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to assign.")],
     force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
     message: MessageOpt = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Assign STAGE to VERSION (tag NAME#STAGE#N)."""
-    change = _registry(repo).promote(name, version, stage, message=message, force=force)
+    change = _registry(repo).promote(
+        name, version, stage, message=message, force=force, push=remote if push else None
+    )
     typer.echo(f"{change.name} {change.version} -> {change.stage} ({change.tag})")
 
 
@@ -266,10 +277,12 @@ def demote(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to unassign.")],
     message: MessageOpt = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Unassign the current holder of STAGE; print what holds it now."""
-    change = _registry(repo).demote(name, stage, message=message)
+    change = _registry(repo).demote(name, stage, message=message, push=remote if push else None)
     now = change.holder or "nothing"
     typer.echo(f"{change.name} {change.version} removed from {change.stage}; it now holds {now}")
 
@@ -281,10 +294,14 @@ def rollback(
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to roll back.")],
     to: Annotated[str | None, typer.Option("--to", help="Version to roll back to.")] = None,
     message: MessageOpt = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Give STAGE back to the version that held it before the current holder."""
-    change = _registry(repo).rollback(name, stage, to=to, message=message)
+    change = _registry(repo).rollback(
+        name, stage, to=to, message=message, push=remote if push else None
+    )
     typer.echo(f"{change.name} {change.stage} -> {change.version} ({change.tag})")
 
 
@@ -297,18 +314,33 @@ def deprecate(
         typer.Argument(metavar="VERSION", help="Version to deregister (whole model when omitted)."),
     ] = None,
     message: MessageOpt = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Deregister one version, or deprecate the whole model."""
-    tag = _registry(repo).deprecate(name, version, message=message)
+    tag = _registry(repo).deprecate(name, version, message=message, push=remote if push else None)
     typer.echo(tag)
+
+
+@app.command("push")
+@reports_errors
+def push_(remote: RemoteOpt = "origin", repo: RepoOpt = ".") -> None:
+    """Push artifacts to the DVC remote, then the branch and registry tags in one atomic push."""
+    tags = _registry(repo).push(remote)
+    typer.echo(f"Pushed {len(tags)} tag(s) to {remote}" + (": " + ", ".join(tags) if tags else ""))
 
 
 @index_app.command("rebuild")
 @reports_errors
-def index_rebuild(message: MessageOpt = None, repo: RepoOpt = ".") -> None:
+def index_rebuild(
+    message: MessageOpt = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
+    repo: RepoOpt = ".",
+) -> None:
     """Rewrite registry.yaml from the tags alone and commit it."""
-    index = _registry(repo).rebuild_index(message=message)
+    index = _registry(repo).rebuild_index(message=message, push=remote if push else None)
     count = sum(len(m.versions) for m in index.models.values())
     typer.echo(f"Rebuilt registry.yaml: {len(index.models)} models, {count} versions")
 

@@ -1,0 +1,194 @@
+"""Sharing a registry through a bare Git remote (file://) and a DVC remote folder."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.conftest import VENV_BIN, git, modelreg, snapshot, write_model
+
+from modelreg import ConflictError, GitError, Registry
+
+pytestmark = pytest.mark.slow
+
+
+class Shared:
+    """A bare origin, a DVC remote folder, and a way to make clones of the registry."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.origin = tmp / "origin.git"
+        self.dvc_remote = tmp / "dvc-remote"
+        git(tmp, "init", "-q", "--bare", "-b", "main", str(self.origin))
+        seed = tmp / "seed"
+        git(tmp, "clone", "-q", self.url, str(seed))
+        git(seed, "commit", "-q", "--allow-empty", "-m", "Start")
+        Registry(seed).init(remote=str(self.dvc_remote))
+        git(seed, "push", "-q", "origin", "main")
+
+    @property
+    def url(self) -> str:
+        return f"file://{self.origin}"
+
+    def clone(self, name: str) -> Path:
+        path = self.tmp / name
+        git(self.tmp, "clone", "-q", self.url, str(path))
+        return path
+
+    def remote_tags(self) -> list[str]:
+        out = git(self.tmp, "ls-remote", "--tags", self.url)
+        return sorted(
+            line.split("\t")[1].removeprefix("refs/tags/")
+            for line in out.splitlines()
+            if not line.endswith("^{}")
+        )
+
+    def remote_index(self) -> dict[str, object]:
+        text = git(self.origin, "show", "main:registry.yaml")
+        return yaml.safe_load(text)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Shared:
+    return Shared(tmp_path)
+
+
+def test_register_push_sends_bytes_then_branch_and_tag(shared: Shared, tmp_path: Path) -> None:
+    alice = shared.clone("alice")
+    write_model(alice, "alice-weights")
+    proc = modelreg(alice, "register", "churn", "models/churn.pkl", "--push")
+    assert (proc.returncode, proc.stdout) == (0, "v1.0.0\n"), proc.stderr
+    assert shared.remote_tags() == ["churn@v1.0.0"]
+    proc = modelreg(alice, "promote", "churn", "v1.0.0", "production", "--push")
+    assert proc.returncode == 0, proc.stderr
+    assert shared.remote_tags() == ["churn#production#1", "churn@v1.0.0"]
+    assert shared.remote_index()["models"]["churn"]["stages"] == {"production": "v1.0.0"}  # type: ignore[index]
+
+    bob = shared.clone("bob")  # no DVC cache: the bytes must come from the DVC remote
+    out = Registry(bob).get("churn#production", out=tmp_path / "deploy.pkl")
+    assert out.read_text() == "alice-weights"
+
+
+def test_push_publishes_what_the_remote_lacks(shared: Shared) -> None:
+    alice = shared.clone("alice")
+    reg = Registry(alice)
+    write_model(alice, "a")
+    reg.register("churn", "models/churn.pkl")
+    reg.promote("churn", "v1.0.0", "staging")
+    assert shared.remote_tags() == []
+    assert reg.push() == ["churn#staging#1", "churn@v1.0.0"]
+    assert shared.remote_tags() == ["churn#staging#1", "churn@v1.0.0"]
+    assert reg.push() == []
+    proc = modelreg(alice, "push")
+    assert (proc.returncode, proc.stdout) == (0, "Pushed 0 tag(s) to origin\n")
+
+
+def test_a_racing_writer_retries_with_the_next_version(shared: Shared) -> None:
+    alice, bob = shared.clone("alice"), shared.clone("bob")
+    write_model(alice, "alice")
+    Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    write_model(bob, "bob")
+    # Bob's clone is behind: his first attempt computes v1.0.0 too, is rejected, catches up.
+    mv = Registry(bob).register("churn", "models/churn.pkl", push="origin")
+    assert mv.version == "v1.1.0"
+    assert shared.remote_tags() == ["churn@v1.0.0", "churn@v1.1.0"]
+    versions = shared.remote_index()["models"]["churn"]["versions"]  # type: ignore[index]
+    assert sorted(versions) == ["v1.0.0", "v1.1.0"]
+
+
+def test_eight_parallel_writers_all_land_with_distinct_versions(shared: Shared) -> None:
+    clones = [shared.clone(f"writer{i}") for i in range(8)]
+    for i, path in enumerate(clones):
+        write_model(path, f"weights of writer {i}")
+    procs = [
+        subprocess.Popen(
+            [
+                str(VENV_BIN / "modelreg"),
+                "register",
+                "churn",
+                "models/churn.pkl",
+                "--push",
+                "--metric",
+                f"writer={i}",
+            ],
+            cwd=path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, path in enumerate(clones)
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, [err for _, err in results]
+    versions = sorted(out.strip() for out, _ in results)
+    assert len(set(versions)) == 8
+    assert shared.remote_tags() == sorted(f"churn@{v}" for v in versions)
+    index = shared.remote_index()["models"]["churn"]["versions"]  # type: ignore[index]
+    assert sorted(index) == sorted(versions)
+    writers = sorted(int(e["metrics"]["writer"]) for e in index.values())
+    assert writers == list(range(8))
+    for path in clones:  # every writer's clone is left consistent
+        assert git(path, "status", "--porcelain") == ""
+
+
+def test_unreachable_remote_keeps_the_local_write_for_a_later_push(shared: Shared) -> None:
+    alice = shared.clone("alice")
+    write_model(alice, "a")
+    Registry(alice).register("churn", "models/churn.pkl")
+    git(alice, "remote", "set-url", "origin", str(shared.tmp / "nowhere.git"))
+    before = snapshot(alice)
+    proc = modelreg(alice, "promote", "churn", "v1.0.0", "production", "--push")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("modelreg: error: cannot fetch from 'origin'")
+    assert snapshot(alice) == before
+    git(alice, "remote", "set-url", "origin", shared.url)
+    assert Registry(alice).push() == ["churn@v1.0.0"]
+
+
+def test_rejected_for_another_reason_is_not_retried(shared: Shared) -> None:
+    hook = shared.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'registry is frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    alice = shared.clone("alice")
+    write_model(alice, "a")
+    with pytest.raises(GitError, match="git push to 'origin' failed: .*pre-receive hook declined"):
+        Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    # The local write stands; nothing reached the remote; a later push completes it.
+    assert Registry(alice).latest("churn").version == "v1.0.0"
+    assert shared.remote_tags() == []
+    hook.unlink()
+    assert Registry(alice).push() == ["churn@v1.0.0"]
+
+
+def test_push_without_a_dvc_remote_is_refused_before_any_tag_leaves(tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(origin), str(work))
+    git(work, "commit", "-q", "--allow-empty", "-m", "Start")
+    Registry(work).init()
+    write_model(work, "a")
+    with pytest.raises(Exception, match="no default DVC remote is configured"):
+        Registry(work).register("churn", "models/churn.pkl", push="origin")
+    assert git(tmp_path, "ls-remote", "--tags", str(origin)) == ""
+
+
+def test_giving_up_after_bounded_retries_leaves_the_clone_as_it_was(
+    shared: Shared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelreg import operations, sync
+
+    alice, bob = shared.clone("alice"), shared.clone("bob")
+    write_model(alice, "alice")
+    Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    write_model(bob, "bob")
+    # Bob never gets to see Alice's push (his catch-up is a no-op), so every attempt races.
+    monkeypatch.setattr(sync, "catch_up", lambda repo, remote, branch: None)
+    monkeypatch.setattr(operations, "PUSH_ATTEMPTS", 2)
+    before = snapshot(bob)
+    with pytest.raises(ConflictError, match="gave up after 2 attempts.*churn@v1.0.0"):
+        Registry(bob).register("churn", "models/churn.pkl", push="origin")
+    assert snapshot(bob) == before
+    assert shared.remote_tags() == ["churn@v1.0.0"]
