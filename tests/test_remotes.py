@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -192,3 +193,71 @@ def test_giving_up_after_bounded_retries_leaves_the_clone_as_it_was(
         Registry(bob).register("churn", "models/churn.pkl", push="origin")
     assert snapshot(bob) == before
     assert shared.remote_tags() == ["churn@v1.0.0"]
+
+
+def mirrors(home: Path) -> list[Path]:
+    root = home / ".cache" / "modelreg" / "mirrors"
+    return list(root.iterdir()) if root.exists() else []
+
+
+@pytest.fixture
+def published(shared: Shared) -> Shared:
+    alice = shared.clone("alice")
+    reg = Registry(alice)
+    for content in ("one", "two"):
+        write_model(alice, content)
+        reg.register("churn", "models/churn.pkl", metrics={"acc": len(content)}, push="origin")
+    reg.promote("churn", "v1.0.0", "production", push="origin")
+    return shared
+
+
+def test_which_and_latest_by_url_use_ls_remote_only(published: Shared) -> None:
+    home = Path(os.environ["HOME"])
+    proc = modelreg(published.tmp, "which", "churn", "production", "--repo", published.url)
+    assert (proc.returncode, proc.stdout) == (0, "v1.0.0\n"), proc.stderr
+    proc = modelreg(published.tmp, "latest", "churn", "--repo", published.url)
+    assert (proc.returncode, proc.stdout) == (0, "v1.1.0\n")
+    assert mirrors(home) == []  # no clone, no fetch
+    proc = modelreg(published.tmp, "which", "churn", "staging", "--repo", published.url)
+    assert proc.returncode == 1 and "holds stage 'staging'" in proc.stderr
+
+
+def test_details_by_url_come_from_a_small_mirror(published: Shared, tmp_path: Path) -> None:
+    reg = Registry(published.url)
+    assert reg.which("churn", "production").metrics == {"acc": 3.0}
+    assert len(mirrors(Path(os.environ["HOME"]))) == 1
+    assert [e.kind.value for e in reg.history("churn")] == ["assign", "register", "register"]
+    assert [v.version for v in reg.show("churn").versions] == ["v1.1.0", "v1.0.0"]
+    out = reg.get("churn#production", out=tmp_path / "model.pkl")
+    assert out.read_text() == "one"
+    with pytest.raises(Exception, match="remote registry: clone it"):
+        reg.promote("churn", "v1.1.0", "production")
+
+
+def test_deprecation_by_url_is_read_from_tag_objects(published: Shared) -> None:
+    alice = published.tmp / "alice"
+    Registry(alice).deprecate("churn", push="origin")
+    proc = modelreg(published.tmp, "latest", "churn", "--repo", published.url)
+    assert proc.returncode == 1 and "deprecated" in proc.stderr
+    write_model(alice, "three")
+    Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    proc = modelreg(published.tmp, "latest", "churn", "--repo", published.url)
+    assert (proc.returncode, proc.stdout) == (0, "v1.2.0\n")
+
+
+def test_smart_http_smoke(tmp_path: Path) -> None:
+    from tests.gitserver import serve
+
+    shared = Shared(tmp_path)
+    with serve(tmp_path) as base:
+        url = f"{base}/origin.git"
+        work = tmp_path / "http-clone"
+        git(tmp_path, "clone", "-q", url, str(work))
+        write_model(work, "over-http")
+        Registry(work).register("churn", "models/churn.pkl", push="origin")
+        Registry(work).promote("churn", "v1.0.0", "production", push="origin")
+        proc = modelreg(tmp_path, "which", "churn", "production", "--repo", url)
+        assert (proc.returncode, proc.stdout) == (0, "v1.0.0\n"), proc.stderr
+        out = Registry(url).get("churn#production", out=tmp_path / "m.pkl")
+        assert out.read_text() == "over-http"
+    assert shared.remote_tags() == ["churn#production#1", "churn@v1.0.0"]

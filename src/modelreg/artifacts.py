@@ -66,8 +66,17 @@ def _replace(tmp: Path, dest: Path) -> None:
         os.replace(tmp, dest)
 
 
-def get(repo: GitRepo, mv: ModelVersion, out: str | os.PathLike[str] | None) -> Path:
-    """Fetch, verify and write ``mv``'s artifact; returns the destination."""
+def get(
+    repo: GitRepo,
+    mv: ModelVersion,
+    out: str | os.PathLike[str] | None,
+    dvc_dir: Path | None = None,
+) -> Path:
+    """Fetch, verify and write ``mv``'s artifact; returns the destination.
+
+    ``dvc_dir`` holds the DVC configuration that names the remote (default: the working
+    tree's ``.dvc``, whose ``config.local`` may carry credentials).
+    """
     if mv.path is None or mv.md5 is None:
         raise NotFoundError(
             f"{mv.name} {mv.version} records no DVC-tracked artifact at {mv.commit[:12]}"
@@ -81,7 +90,8 @@ def get(repo: GitRepo, mv: ModelVersion, out: str | os.PathLike[str] | None) -> 
         if not _from_cache(repo.root, mv.md5, tmp):
             from modelreg import dvcio
 
-            dvcio.download(repo.root, mv.path, mv.commit, tmp)
+            what = f"{mv.name} {mv.version} ({mv.path})"
+            dvcio.download(dvc_dir or repo.root / ".dvc", mv.md5, tmp, what)
         actual = hashing.digest(tmp).md5
         if actual != mv.md5:
             raise IntegrityError(
@@ -92,3 +102,14 @@ def get(repo: GitRepo, mv: ModelVersion, out: str | os.PathLike[str] | None) -> 
     finally:
         _remove(work)
     return dest
+
+
+def get_from_mirror(mirror: GitRepo, mv: ModelVersion, out: str | os.PathLike[str] | None) -> Path:
+    """``get`` for a registry read by URL: the DVC remote is the one configured at the
+    version's commit (credentials come from the environment or DVC's global config)."""
+    config = mirror.show_file(mv.commit, ".dvc/config")
+    with tempfile.TemporaryDirectory(prefix="modelreg-dvc-") as tmp:
+        dvc_dir = Path(tmp) / ".dvc"
+        dvc_dir.mkdir()
+        (dvc_dir / "config").write_bytes(config or b"")
+        return get(mirror, mv, out, dvc_dir=dvc_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -78,31 +79,56 @@ def track(root: Path, path: Path) -> None:
         repo.add(os.fspath(path.resolve()))
 
 
-def download(root: Path, path: str, rev: str, out: Path) -> None:
-    """Fetch ``path`` as of ``rev`` from the cache or the default remote into ``out``.
+def download(dvc_dir: Path, md5: str, out: Path, what: str) -> None:
+    """Fetch object ``md5`` (a file, or a ``.dir`` folder listing and its files) from the
+    default remote configured in ``dvc_dir`` into ``out``.
 
-    Nothing here verifies bytes: the caller re-hashes ``out`` before trusting it.
+    This goes to the remote's object store directly, with DVC's own filesystem layer, so it
+    needs no Git checkout and works for every remote type DVC supports.  Nothing here
+    verifies bytes: the caller re-hashes ``out`` before trusting it.  ``what`` names the
+    artifact in error messages.
     """
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
+    from dvc.config import Config
+    from dvc.fs import get_cloud_fs
 
-    try:
-        with _quiet():
-            Repo.get(os.fspath(root), path, out=os.fspath(out), rev=rev)
-    except FileNotFoundError as e:
-        raise NotFoundError(
-            f"the bytes of {path} at {rev[:12]} are missing from the DVC cache and remote: "
-            "run `dvc push` from a clone that has them"
-        ) from e
-    except DvcException as e:
-        cause = e.__cause__
-        if cause is not None and "Missing" in type(cause).__name__:
+    with _dvc_errors(f"read the DVC remote for {what}"):
+        config = Config(dvc_dir=os.fspath(dvc_dir))
+        name = config["core"].get("remote")
+        if not name:
+            raise DvcError(
+                f"no default DVC remote is configured to fetch {what} from: "
+                "run `dvc remote add -d NAME URL`"
+            )
+        cls, fs_config, root = get_cloud_fs(config, name=name)
+        fs = cls(**fs_config)
+
+    def object_path(oid: str) -> str:
+        return str(fs.join(root, "files", "md5", oid[:2], oid[2:]))
+
+    def get(oid: str, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fs.get_file(object_path(oid), os.fspath(dest))
+        except FileNotFoundError:
             raise NotFoundError(
-                f"the bytes of {path} at {rev[:12]} are missing from the DVC remote: "
-                "run `dvc push` from a clone that has them"
-            ) from e
-        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DvcError(f"DVC could not fetch {path}: {text}") from e
+                f"{what}: object {oid} is missing from the DVC remote {name!r}: "
+                "run `dvc push` (or `modelreg push`) from a clone that has it"
+            ) from None
+        except Exception as e:
+            raise DvcError(f"cannot read the DVC remote {name!r} for {what}: {e}") from e
+
+    if not md5.endswith(".dir"):
+        get(md5, out)
+        return
+    listing = out.with_name(out.name + ".dir-listing")
+    get(md5, listing)
+    try:
+        entries = json.loads(listing.read_bytes())
+    finally:
+        listing.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        get(entry["md5"], out / entry["relpath"])
 
 
 def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:

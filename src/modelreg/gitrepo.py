@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from modelreg.errors import ConflictError, GitError, NotARegistryError
 
@@ -47,6 +48,14 @@ class RawTag:
     tagger_name: str
     tagger_email: str
     message: str
+
+
+class TagReader(Protocol):
+    """What read queries need from a repository: tags by pattern and files at a commit."""
+
+    def tags(self, patterns: Sequence[str]) -> list[RawTag]: ...
+
+    def show_file(self, rev: str, path: str) -> bytes | None: ...
 
 
 @dataclass(frozen=True)

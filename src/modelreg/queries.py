@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from modelreg.dvcfiles import DVC_YAML, artifact_path_at, parse_pointer, pointer_file
 from modelreg.errors import NotFoundError
-from modelreg.gitrepo import GitRepo, RawTag
+from modelreg.gitrepo import RawTag, TagReader
 from modelreg.grammar import (
     EventKind,
     Reference,
@@ -24,12 +24,12 @@ from modelreg.state import ModelState, replay
 from modelreg.tagmessage import human_text, parse_record
 
 
-def model_state(repo: GitRepo, name: str) -> ModelState:
+def model_state(repo: TagReader, name: str) -> ModelState:
     """Replay one model's tags (an unknown model gives an empty state)."""
     return replay(name, repo.tags(tag_patterns(name)))
 
 
-def existing_state(repo: GitRepo, name: str) -> ModelState:
+def existing_state(repo: TagReader, name: str) -> ModelState:
     """Like :func:`model_state`, but a model with no tags is an error."""
     check_name(name)
     state = model_state(repo, name)
@@ -63,7 +63,7 @@ def version_record(state: ModelState, version: str) -> ModelVersion:
     )
 
 
-def which(repo: GitRepo, name: str, stage: str) -> ModelVersion:
+def which(repo: TagReader, name: str, stage: str) -> ModelVersion:
     """The version that holds ``stage`` now."""
     check_stage(stage)
     state = existing_state(repo, name)
@@ -78,7 +78,7 @@ def which(repo: GitRepo, name: str, stage: str) -> ModelVersion:
     return version_record(state, holder)
 
 
-def latest(repo: GitRepo, name: str) -> ModelVersion:
+def latest(repo: TagReader, name: str) -> ModelVersion:
     """The greatest active version."""
     state = existing_state(repo, name)
     version = state.latest()
@@ -88,7 +88,7 @@ def latest(repo: GitRepo, name: str) -> ModelVersion:
     return version_record(state, version)
 
 
-def resolve(repo: GitRepo, ref: Reference) -> ModelVersion:
+def resolve(repo: TagReader, ref: Reference) -> ModelVersion:
     """The version a reference names."""
     if ref.stage:
         return which(repo, ref.model, ref.stage)
@@ -104,7 +104,7 @@ def resolve(repo: GitRepo, ref: Reference) -> ModelVersion:
     return latest(repo, ref.model)
 
 
-def with_artifact(repo: GitRepo, mv: ModelVersion) -> ModelVersion:
+def with_artifact(repo: TagReader, mv: ModelVersion) -> ModelVersion:
     """Fill path/md5/size from the tagged commit for versions registered by other tools."""
     if mv.md5 is not None:
         return mv
@@ -119,7 +119,7 @@ def with_artifact(repo: GitRepo, mv: ModelVersion) -> ModelVersion:
     return dataclasses.replace(mv, path=path, md5=pointer.md5, size=pointer.size)
 
 
-def show_model(repo: GitRepo, name: str) -> ModelDetail:
+def show_model(repo: TagReader, name: str) -> ModelDetail:
     """Every version of a model, newest first, with metrics and stage holders."""
     state = existing_state(repo, name)
     versions = [version_record(state, v) for v in state.versions if state.versions[v].registered]
@@ -148,7 +148,7 @@ def _semver_key(version: str) -> tuple[int, object]:
     return (1, Version.parse(version)) if is_version(version) else (0, version)
 
 
-def history(repo: GitRepo, name: str | None) -> list[Event]:
+def history(repo: TagReader, name: str | None) -> list[Event]:
     """The audit log, newest first: every event of one model, or of all models."""
     if name is not None:
         state = existing_state(repo, name)
@@ -158,7 +158,7 @@ def history(repo: GitRepo, name: str | None) -> list[Event]:
     return [e.to_record() for e in reversed(events)]
 
 
-def all_states(repo: GitRepo) -> dict[str, ModelState]:
+def all_states(repo: TagReader) -> dict[str, ModelState]:
     """Every model's state, from one listing of all tags."""
     grouped: dict[str, list[RawTag]] = defaultdict(list)
     for raw in repo.tags(["refs/tags"]):
@@ -168,7 +168,7 @@ def all_states(repo: GitRepo) -> dict[str, ModelState]:
     return {name: replay(name, tags) for name, tags in sorted(grouped.items())}
 
 
-def list_models(repo: GitRepo) -> list[ModelSummary]:
+def list_models(repo: TagReader) -> list[ModelSummary]:
     """One row per model: latest version, stage holders, latest version's metrics."""
     rows = []
     for name, state in all_states(repo).items():
@@ -196,7 +196,7 @@ def _delta(key: str, a: object, b: object) -> ValueDelta:
     return ValueDelta(key=key, a=a, b=b, delta=delta)  # type: ignore[arg-type]
 
 
-def compare(repo: GitRepo, name: str, a: str, b: str) -> Comparison:
+def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
     """Metrics and params of two versions side by side, and whether the bytes changed."""
     check_version(a)
     check_version(b)

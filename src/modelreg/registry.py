@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelreg import queries
-from modelreg.gitrepo import GitRepo
-from modelreg.grammar import Reference, parse_reference
+from modelreg.errors import NotARegistryError
+from modelreg.gitrepo import GitRepo, TagReader
+from modelreg.grammar import Reference, parse_reference, tag_patterns
 from modelreg.records import (
     Comparison,
     Event,
@@ -35,49 +36,96 @@ class Registry:
     """
 
     def __init__(self, repo: str | os.PathLike[str] = ".") -> None:
-        self._git = GitRepo.discover(repo)
+        from modelreg.remote import is_url
+
+        text = os.fspath(repo)
+        self._url = text if is_url(text) else None
+        self._local = None if self._url else GitRepo.discover(repo)
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether this registry was opened by URL (read-only, no clone)."""
+        return self._local is None
 
     @property
     def root(self) -> Path:
         """The repository's top-level folder."""
         return self._git.root
 
+    @property
+    def _git(self) -> GitRepo:
+        """The local clone; a registry opened by URL is read-only."""
+        if self._local is None:
+            raise NotARegistryError(
+                f"{self._url} is a remote registry: clone it (`git clone {self._url}`) to write"
+            )
+        return self._local
+
+    def _reader(self, name: str | None = None, *, names_only: bool = False) -> TagReader:
+        """Where a read query gets its tags: the clone, ``ls-remote``, or a cached mirror."""
+        if self._local is not None:
+            return self._local
+        from modelreg import remote
+
+        assert self._url is not None
+        patterns = tag_patterns(name) if name else ["refs/tags/*"]
+        if names_only and name is not None:
+            reader = remote.LsRemoteReader(self._url)
+            if remote.names_decide(reader.tags(patterns)):
+                return reader
+        return remote.mirror(self._url, patterns)
+
     # -- reads -----------------------------------------------------------------------------
 
     def which(self, name: str, stage: str) -> ModelVersion:
         """The version that holds ``stage``; :class:`NotFoundError` when none does."""
-        return queries.which(self._git, name, stage)
+        return queries.which(self._reader(name), name, stage)
+
+    def which_version(self, name: str, stage: str) -> str:
+        """Just the version string of :meth:`which`; by URL this needs only ``ls-remote``."""
+        return queries.which(self._reader(name, names_only=True), name, stage).version
 
     def latest(self, name: str) -> ModelVersion:
         """The greatest active version of ``name``."""
-        return queries.latest(self._git, name)
+        return queries.latest(self._reader(name), name)
+
+    def latest_version(self, name: str) -> str:
+        """Just the version string of :meth:`latest`; by URL this needs only ``ls-remote``."""
+        return queries.latest(self._reader(name, names_only=True), name).version
 
     def resolve(self, ref: str | Reference) -> ModelVersion:
         """The version a reference (``churn#production``, ``churn@v1.2.0``…) names."""
         parsed = parse_reference(ref) if isinstance(ref, str) else ref
-        return queries.with_artifact(self._git, queries.resolve(self._git, parsed))
+        reader = self._reader(parsed.model)
+        return queries.with_artifact(reader, queries.resolve(reader, parsed))
 
     def show(self, name: str) -> ModelDetail:
         """Every version of a model with metrics and stage holders."""
-        return queries.show_model(self._git, name)
+        return queries.show_model(self._reader(name), name)
 
     def list_models(self) -> list[ModelSummary]:
         """One summary per model in the registry."""
-        return queries.list_models(self._git)
+        return queries.list_models(self._reader())
 
     def history(self, name: str | None = None) -> list[Event]:
         """The audit log, newest first."""
-        return queries.history(self._git, name)
+        return queries.history(self._reader(name), name)
 
     def compare(self, name: str, a: str, b: str) -> Comparison:
         """Two versions side by side."""
-        return queries.compare(self._git, name, a, b)
+        return queries.compare(self._reader(name), name, a, b)
 
     def get(self, ref: str, out: str | os.PathLike[str] | None = None) -> Path:
         """Write the verified bytes of ``ref``'s artifact to ``out``; return the path."""
         from modelreg import artifacts
 
-        return artifacts.get(self._git, self.resolve(ref), out)
+        parsed = parse_reference(ref)
+        reader = self._reader(parsed.model)
+        mv = queries.with_artifact(reader, queries.resolve(reader, parsed))
+        if self._local is not None:
+            return artifacts.get(self._local, mv, out)
+        assert isinstance(reader, GitRepo)
+        return artifacts.get_from_mirror(reader, mv, out)
 
     # -- writes ----------------------------------------------------------------------------
 

@@ -30,7 +30,9 @@ app.add_typer(index_app, name="index")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-RepoOpt = Annotated[str, typer.Option("--repo", help="Path of the Git repository.")]
+RepoOpt = Annotated[
+    str, typer.Option("--repo", help="Path of the Git repository, or its URL for reads.")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 PushOpt = Annotated[
     bool, typer.Option("--push", help="Publish to the Git and DVC remotes (retries on races).")
@@ -79,8 +81,8 @@ def which(
     json: JsonOpt = False,
 ) -> None:
     """Print the version that holds STAGE (exit 1 when none does)."""
-    mv = _registry(repo).which(name, stage)
-    typer.echo(render.to_json(mv) if json else mv.version)
+    reg = _registry(repo)
+    typer.echo(render.to_json(reg.which(name, stage)) if json else reg.which_version(name, stage))
 
 
 @app.command()
@@ -91,22 +93,22 @@ def latest(
     json: JsonOpt = False,
 ) -> None:
     """Print the latest (greatest active) version of NAME."""
-    mv = _registry(repo).latest(name)
-    typer.echo(render.to_json(mv) if json else mv.version)
+    reg = _registry(repo)
+    typer.echo(render.to_json(reg.latest(name)) if json else reg.latest_version(name))
 
 
 @app.command("list")
 @reports_errors
 def list_(repo: RepoOpt = ".", json: JsonOpt = False) -> None:
     """One row per model: latest version, each stage's version, headline metrics."""
-    from modelreg.index import read_stage_order
+    from modelreg.index import DEFAULT_STAGES, read_stage_order
 
     reg = _registry(repo)
     rows = reg.list_models()
     if json:
         typer.echo(render.to_json(rows))
         return
-    order = read_stage_order(reg.root)
+    order = DEFAULT_STAGES if reg.is_remote else read_stage_order(reg.root)
     used = sorted({s for r in rows for s in r.stages} - set(order))
     typer.echo(render.model_list(rows, [*order, *used]))
 
