@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from modelreg.errors import DvcError, NotFoundError
+from modelreg.errors import DvcError, NotFoundError, RegistryError
 
 # DVC must not try to reach the network for analytics or update checks.
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -35,15 +35,25 @@ def _quiet() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _dvc_errors(action: str) -> Iterator[None]:
+def _dvc_errors(action: str, *, network: bool = False) -> Iterator[None]:
+    """Translate DVC's failures into one-line :class:`DvcError` messages.
+
+    With ``network``, any failure counts (a remote's client library raises its own types:
+    connection refused, missing credentials, access denied…); our own errors pass through.
+    """
     from dvc.exceptions import DvcException
 
+    catch: tuple[type[BaseException], ...] = (Exception,) if network else (DvcException,)
     try:
         with _quiet():
             yield
-    except DvcException as e:
-        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DvcError(f"DVC could not {action}: {text}") from e
+    except RegistryError:
+        raise
+    except catch as e:
+        text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        if not isinstance(e, DvcException):
+            text = f"{type(e).__name__}: {text}" if text else type(e).__name__
+        raise DvcError(f"DVC could not {action}: {text or type(e).__name__}") from e
 
 
 def is_initialized(root: Path) -> bool:
@@ -60,15 +70,46 @@ def init(root: Path) -> list[str]:
     return [p for p in (".dvc/config", ".dvc/.gitignore", ".dvcignore") if (root / p).exists()]
 
 
-def set_default_remote(root: Path, url: str, name: str = "storage") -> None:
-    """Configure ``url`` as the default DVC remote (written to ``.dvc/config``)."""
+# Remote settings that are secrets: DVC keeps them in .dvc/config.local, which is never
+# committed.  Everything else goes to .dvc/config so every clone sees the same remote.
+SECRET_OPTIONS = frozenset(
+    {
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "password",
+        "ask_password",
+        "key_passphrase",
+        "credentialpath",
+        "profile",
+        "account_key",
+        "sas_token",
+        "connection_string",
+        "client_secret",
+        "gdrive_client_secret",
+        "gdrive_service_account_json_file_path",
+        "token",
+    }
+)
+
+
+def set_default_remote(
+    root: Path, url: str, options: dict[str, str] | None = None, name: str = "storage"
+) -> None:
+    """Configure ``url`` as the default DVC remote; secrets go to ``config.local``."""
     from dvc.config import Config
 
+    options = options or {}
+    public = {k: v for k, v in options.items() if k not in SECRET_OPTIONS}
+    secret = {k: v for k, v in options.items() if k in SECRET_OPTIONS}
     with _dvc_errors(f"configure remote {url!r}"):
         config = Config(dvc_dir=os.fspath(root / ".dvc"))
         with config.edit("repo") as conf:
-            conf.setdefault("remote", {})[name] = {"url": url}
+            conf.setdefault("remote", {})[name] = {"url": url, **public}
             conf.setdefault("core", {})["remote"] = name
+        if secret:
+            with config.edit("local") as conf:
+                conf.setdefault("remote", {}).setdefault(name, {}).update(secret)
 
 
 def track(root: Path, path: Path) -> None:
@@ -91,7 +132,7 @@ def download(dvc_dir: Path, md5: str, out: Path, what: str) -> None:
     from dvc.config import Config
     from dvc.fs import get_cloud_fs
 
-    with _dvc_errors(f"read the DVC remote for {what}"):
+    with _dvc_errors(f"read the DVC remote for {what}", network=True):
         config = Config(dvc_dir=os.fspath(dvc_dir))
         name = config["core"].get("remote")
         if not name:
@@ -135,7 +176,10 @@ def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
     """Push the artifacts tracked at ``revs`` to the DVC remote (before any tag is pushed)."""
     from dvc.repo import Repo
 
-    with _dvc_errors("push artifacts to the DVC remote"), Repo(os.fspath(root)) as repo:
+    with (
+        _dvc_errors("push artifacts to the DVC remote", network=True),
+        Repo(os.fspath(root)) as repo,
+    ):
         if not repo.config.get("core", {}).get("remote") and remote is None:
             raise DvcError(
                 "no default DVC remote is configured, so the artifact bytes cannot be shared: "

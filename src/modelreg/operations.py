@@ -198,12 +198,19 @@ def _require_active(state: ModelState, version: str) -> None:
 # -- init --------------------------------------------------------------------------------
 
 
-def init(repo: GitRepo, stages: list[str] | None, remote: str | None) -> Path:
+def init(
+    repo: GitRepo,
+    stages: list[str] | None,
+    remote: str | None,
+    remote_options: dict[str, str] | None = None,
+) -> Path:
     """Make a Git repository a registry; returns the index path."""
     for stage in stages or []:
         check_stage(stage)
     if stages is not None and len(set(stages)) != len(stages):
         raise InvalidInputError(f"duplicate stage in {','.join(stages)!r}: list each once")
+    if remote_options and not remote:
+        raise InvalidInputError("--remote-config needs --remote URL")
     if (repo.root / INDEX_FILE).exists():
         raise ConflictError(f"{repo.root} is already a modelreg registry ({INDEX_FILE} exists)")
     root = repo.root
@@ -216,7 +223,7 @@ def init(repo: GitRepo, stages: list[str] | None, remote: str | None) -> Path:
             if created_dvc:
                 paths += dvcio.init(root)
             if remote:
-                dvcio.set_default_remote(root, _remote_url(remote))
+                dvcio.set_default_remote(root, _remote_url(remote), remote_options)
                 paths.append(".dvc/config")
             w.save_index()
             w.commit(sorted(set(paths)), "Initialize modelreg registry")

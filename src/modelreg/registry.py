@@ -129,11 +129,21 @@ class Registry:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def init(self, *, stages: list[str] | None = None, remote: str | None = None) -> Path:
-        """Make this repository a registry (``dvc init`` if needed, ``registry.yaml``)."""
+    def init(
+        self,
+        *,
+        stages: list[str] | None = None,
+        remote: str | None = None,
+        remote_config: dict[str, str] | None = None,
+    ) -> Path:
+        """Make this repository a registry (``dvc init`` if needed, ``registry.yaml``).
+
+        ``remote`` becomes the default DVC remote; ``remote_config`` sets its options
+        (``endpointurl``…), with credentials kept in the uncommitted ``.dvc/config.local``.
+        """
         from modelreg import operations
 
-        return operations.init(self._git, stages, remote)
+        return operations.init(self._git, stages, remote, remote_config)
 
     def register(
         self,

@@ -189,14 +189,24 @@ def init(
     remote: Annotated[
         str | None, typer.Option("--remote", help="Default DVC remote (folder or URL).")
     ] = None,
+    remote_config: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--remote-config",
+            help="K=V option of the remote, e.g. endpointurl=…; credentials stay local.",
+        ),
+    ] = None,
     stages: Annotated[
         str | None, typer.Option("--stages", help="Allowed stages in promotion order: a,b,c.")
     ] = None,
     repo: RepoOpt = ".",
 ) -> None:
     """Make the current Git repository a registry (dvc init if needed, registry.yaml)."""
+    from modelreg.values import parse_pairs
+
     stage_list = [s.strip() for s in stages.split(",")] if stages is not None else None
-    path = _registry(repo).init(stages=stage_list, remote=remote)
+    options = parse_pairs(remote_config or [], "remote-config")
+    path = _registry(repo).init(stages=stage_list, remote=remote, remote_config=options)
     typer.echo(f"Initialized modelreg registry in {path.parent}")
 
 
