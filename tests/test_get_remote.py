@@ -69,3 +69,36 @@ def test_missing_remote_object_says_missing(clone: tuple[Path, Path], tmp_path: 
     with pytest.raises(NotFoundError, match="missing from the DVC"):
         reg.get("churn@v1.0.0", out=dest)
     assert not dest.exists()
+
+
+def test_large_artifacts_show_progress_on_a_terminal(repo: Path, tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import VENV_BIN
+
+    reg = Registry(repo)
+    reg.init(remote=str(tmp_path / "dvc-remote"))
+    write_model(repo, os.urandom(3 << 20))
+    reg.register("big", "models/churn.pkl")
+    assert run(repo, "dvc", "push").returncode == 0
+    copy = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(copy))
+    master, slave = pty.openpty()
+    proc = subprocess.run(
+        [str(VENV_BIN / "modelreg"), "get", "big@latest", "-o", str(tmp_path / "big.bin")],
+        cwd=copy,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    shown = os.read(master, 65536).decode()
+    os.close(master)
+    assert proc.returncode == 0
+    assert proc.stdout.strip().endswith("big.bin")
+    assert "100.0%  3.0 / 3.0 MB" in shown
+    # Not a terminal: no progress noise in logs.
+    quiet = run(copy, str(VENV_BIN / "modelreg"), "get", "big@latest", "-o", str(tmp_path / "b2"))
+    assert quiet.stderr == ""

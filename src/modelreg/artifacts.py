@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from modelreg import hashing
@@ -25,13 +26,30 @@ def cache_object(root: Path, md5: str) -> Path:
     return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
 
 
-def _from_cache(root: Path, md5: str, dest: Path) -> bool:
+Progress = Callable[[int], None]
+"""Called with the number of bytes just transferred."""
+
+_CHUNK = 1 << 20
+
+
+def copy_with_progress(src: Path, dest: Path, progress: Progress | None) -> None:
+    """Copy a file, reporting bytes as they go."""
+    if progress is None:
+        shutil.copyfile(src, dest)
+        return
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        while chunk := fin.read(_CHUNK):
+            fout.write(chunk)
+            progress(len(chunk))
+
+
+def _from_cache(root: Path, md5: str, dest: Path, progress: Progress | None = None) -> bool:
     """Assemble ``md5`` from the local cache into ``dest``; ``False`` if anything is missing."""
     obj = cache_object(root, md5)
     if not obj.is_file():
         return False
     if not md5.endswith(".dir"):
-        shutil.copyfile(obj, dest)
+        copy_with_progress(obj, dest, progress)
         return True
     try:
         entries = json.loads(obj.read_bytes())
@@ -44,7 +62,7 @@ def _from_cache(root: Path, md5: str, dest: Path) -> bool:
     for src, rel in sources:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, target)
+        copy_with_progress(src, target, progress)
     return True
 
 
@@ -71,11 +89,13 @@ def get(
     mv: ModelVersion,
     out: str | os.PathLike[str] | None,
     dvc_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Fetch, verify and write ``mv``'s artifact; returns the destination.
 
     ``dvc_dir`` holds the DVC configuration that names the remote (default: the working
-    tree's ``.dvc``, whose ``config.local`` may carry credentials).
+    tree's ``.dvc``, whose ``config.local`` may carry credentials).  ``progress`` is told
+    how many bytes arrive as they arrive.
     """
     if mv.path is None or mv.md5 is None:
         raise NotFoundError(
@@ -87,11 +107,11 @@ def get(
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     tmp = work / "artifact"
     try:
-        if not _from_cache(repo.root, mv.md5, tmp):
+        if not _from_cache(repo.root, mv.md5, tmp, progress):
             from modelreg import dvcio
 
             what = f"{mv.name} {mv.version} ({mv.path})"
-            dvcio.download(dvc_dir or repo.root / ".dvc", mv.md5, tmp, what)
+            dvcio.download(dvc_dir or repo.root / ".dvc", mv.md5, tmp, what, progress)
         actual = hashing.digest(tmp).md5
         if actual != mv.md5:
             raise IntegrityError(
@@ -104,7 +124,12 @@ def get(
     return dest
 
 
-def get_from_mirror(mirror: GitRepo, mv: ModelVersion, out: str | os.PathLike[str] | None) -> Path:
+def get_from_mirror(
+    mirror: GitRepo,
+    mv: ModelVersion,
+    out: str | os.PathLike[str] | None,
+    progress: Progress | None = None,
+) -> Path:
     """``get`` for a registry read by URL: the DVC remote is the one configured at the
     version's commit (credentials come from the environment or DVC's global config)."""
     config = mirror.show_file(mv.commit, ".dvc/config")
@@ -112,4 +137,4 @@ def get_from_mirror(mirror: GitRepo, mv: ModelVersion, out: str | os.PathLike[st
         dvc_dir = Path(tmp) / ".dvc"
         dvc_dir.mkdir()
         (dvc_dir / "config").write_bytes(config or b"")
-        return get(mirror, mv, out, dvc_dir=dvc_dir)
+        return get(mirror, mv, out, dvc_dir=dvc_dir, progress=progress)

@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from modelreg.errors import DvcError, NotFoundError, RegistryError
@@ -120,7 +120,13 @@ def track(root: Path, path: Path) -> None:
         repo.add(os.fspath(path.resolve()))
 
 
-def download(dvc_dir: Path, md5: str, out: Path, what: str) -> None:
+def download(
+    dvc_dir: Path,
+    md5: str,
+    out: Path,
+    what: str,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Fetch object ``md5`` (a file, or a ``.dir`` folder listing and its files) from the
     default remote configured in ``dvc_dir`` into ``out``.
 
@@ -149,7 +155,14 @@ def download(dvc_dir: Path, md5: str, out: Path, what: str) -> None:
     def get(oid: str, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fs.get_file(object_path(oid), os.fspath(dest))
+            if progress is None:
+                fs.get_file(object_path(oid), os.fspath(dest))
+            else:
+                # Stream through open() so progress works for every filesystem alike.
+                with fs.open(object_path(oid), "rb") as fin, open(dest, "wb") as fout:
+                    while chunk := fin.read(1 << 20):
+                        fout.write(chunk)
+                        progress(len(chunk))
         except FileNotFoundError:
             raise NotFoundError(
                 f"{what}: object {oid} is missing from the DVC remote {name!r}: "

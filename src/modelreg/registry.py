@@ -6,7 +6,7 @@ It returns records and never prints.  The CLI is one client of it; a notebook is
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,17 +115,26 @@ class Registry:
         """Two versions side by side."""
         return queries.compare(self._reader(name), name, a, b)
 
-    def get(self, ref: str, out: str | os.PathLike[str] | None = None) -> Path:
-        """Write the verified bytes of ``ref``'s artifact to ``out``; return the path."""
+    def get(
+        self,
+        ref: str,
+        out: str | os.PathLike[str] | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> Path:
+        """Write the verified bytes of ``ref``'s artifact to ``out``; return the path.
+
+        ``progress`` is called with each chunk's size in bytes as it arrives.
+        """
         from modelreg import artifacts
 
         parsed = parse_reference(ref)
         reader = self._reader(parsed.model)
         mv = queries.with_artifact(reader, queries.resolve(reader, parsed))
         if self._local is not None:
-            return artifacts.get(self._local, mv, out)
+            return artifacts.get(self._local, mv, out, progress=progress)
         assert isinstance(reader, GitRepo)
-        return artifacts.get_from_mirror(reader, mv, out)
+        return artifacts.get_from_mirror(reader, mv, out, progress)
 
     # -- writes ----------------------------------------------------------------------------
 

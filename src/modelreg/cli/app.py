@@ -176,7 +176,15 @@ def get(
     repo: RepoOpt = ".",
 ) -> None:
     """Download a version's artifact, verify its md5, write it atomically."""
-    path = _registry(repo).get(ref, out)
+    reg = _registry(repo)
+    meter = None
+    if sys.stderr.isatty():
+        size = reg.resolve(ref).size
+        if size is not None and size >= render.PROGRESS_MIN_BYTES:
+            meter = render.ProgressMeter(size, sys.stderr)
+    path = reg.get(ref, out, progress=meter)
+    if meter is not None:
+        meter.done()
     typer.echo(str(path))
 
 

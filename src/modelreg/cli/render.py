@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from modelreg.records import (
     Comparison,
@@ -138,3 +139,35 @@ def comparison(c: Comparison) -> str:
     else:
         lines.append("artifact: " + ("changed" if c.artifact_changed else "identical bytes"))
     return "\n".join(lines)
+
+
+PROGRESS_MIN_BYTES = 1 << 20
+"""Artifacts at least this large show a progress line on a terminal."""
+
+
+class ProgressMeter:
+    """A one-line ``get`` progress display on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.done_bytes = 0
+        self.stream = stream
+        self._last = 0.0
+
+    def __call__(self, nbytes: int) -> None:
+        self.done_bytes += nbytes
+        now = time.monotonic()
+        if now - self._last >= 0.1 or self.done_bytes >= self.total:
+            self._last = now
+            self._draw()
+
+    def _draw(self) -> None:
+        pct = 100 * self.done_bytes / self.total if self.total else 100.0
+        mb = 1 << 20
+        self.stream.write(f"\r  {pct:5.1f}%  {self.done_bytes / mb:.1f} / {self.total / mb:.1f} MB")
+        self.stream.flush()
+
+    def done(self) -> None:
+        self._draw()
+        self.stream.write("\n")
+        self.stream.flush()
