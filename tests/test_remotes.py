@@ -261,3 +261,42 @@ def test_smart_http_smoke(tmp_path: Path) -> None:
         out = Registry(url).get("churn#production", out=tmp_path / "m.pkl")
         assert out.read_text() == "over-http"
     assert shared.remote_tags() == ["churn#production#1", "churn@v1.0.0"]
+
+
+def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
+    shared: Shared, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    marker = tmp_path / "hook-started"
+    hook = shared.origin / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 3\nexit 0\n")
+    hook.chmod(0o755)
+    alice = shared.clone("alice")
+    write_model(alice, "interrupted-weights")
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "modelreg"), "register", "churn", "models/churn.pkl", "--push"],
+        cwd=alice,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert len(err.strip().splitlines()) == 1
+    hook.unlink()
+    # Whatever the remote got (all or nothing: the push is atomic), a later push completes it.
+    assert Registry(alice).latest("churn").version == "v1.0.0"
+    Registry(alice).push()
+    assert shared.remote_tags() == ["churn@v1.0.0"]
+    assert "v1.0.0" in shared.remote_index()["models"]["churn"]["versions"]  # type: ignore[index]
+    bob = shared.clone("bob")
+    assert (
+        Registry(bob).get("churn@v1.0.0", out=tmp_path / "m").read_text() == "interrupted-weights"
+    )
