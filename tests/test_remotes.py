@@ -300,3 +300,17 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
     assert (
         Registry(bob).get("churn@v1.0.0", out=tmp_path / "m").read_text() == "interrupted-weights"
     )
+
+
+def test_init_push_publishes_the_registry_commit(tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(origin), str(work))
+    git(work, "commit", "-q", "--allow-empty", "-m", "Start")
+    proc = modelreg(work, "init", "--remote", str(tmp_path / "store"), "--push", "-m", "set up")
+    assert proc.returncode == 0, proc.stderr
+    assert "stages:" in git(origin, "show", "main:registry.yaml")
+    assert git(origin, "log", "-1", "--format=%B", "main").strip() == (
+        "Initialize modelreg registry\n\nset up"
+    )

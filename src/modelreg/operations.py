@@ -203,8 +203,13 @@ def init(
     stages: list[str] | None,
     remote: str | None,
     remote_options: dict[str, str] | None = None,
+    *,
+    message: str | None = None,
+    push: str | None = None,
 ) -> Path:
-    """Make a Git repository a registry; returns the index path."""
+    """Make a Git repository a registry; returns the index path.
+
+    With ``push``, the commit is pushed to that Git remote (there are no tags yet)."""
     for stage in stages or []:
         check_stage(stage)
     if stages is not None and len(set(stages)) != len(stages):
@@ -219,14 +224,19 @@ def init(
         with writing(repo, need_index=False) as w:
             w.index = IndexEditor(dump_index(Index(stages=stages or list(DEFAULT_STAGES))))
             paths = [INDEX_FILE]
-            w.tx.snapshot(root / ".dvc/config", root / ".dvc/.gitignore", root / ".dvcignore")
+            w.tx.snapshot(
+                root / ".dvc/config",
+                root / ".dvc/config.local",
+                root / ".dvc/.gitignore",
+                root / ".dvcignore",
+            )
             if created_dvc:
                 paths += dvcio.init(root)
             if remote:
                 dvcio.set_default_remote(root, _remote_url(remote), remote_options)
                 paths.append(".dvc/config")
             w.save_index()
-            w.commit(sorted(set(paths)), "Initialize modelreg registry")
+            w.commit(sorted(set(paths)), compose("Initialize modelreg registry", message))
     except BaseException:
         # `dvc init` also leaves .dvc/tmp behind; a half-made .dvc would make the retry
         # skip `dvc init`, so the whole folder goes when this command created it.
@@ -236,6 +246,15 @@ def init(
             shutil.rmtree(root / ".dvc", ignore_errors=True)
             (root / ".dvcignore").unlink(missing_ok=True)
         raise
+    if push is not None:
+        with write_lock(repo.git_dir):
+            try:
+                sync.push_refs(repo, push, sync.current_branch(repo), [])
+            except sync.PushRace as race:
+                raise ConflictError(
+                    f"initialized locally, but {push!r} has commits this clone lacks ({race}): "
+                    "pull them, then `git push`"
+                ) from race
     return root / INDEX_FILE
 
 

@@ -144,6 +144,8 @@ class Registry:
         stages: list[str] | None = None,
         remote: str | None = None,
         remote_config: dict[str, str] | None = None,
+        message: str | None = None,
+        push: str | None = None,
     ) -> Path:
         """Make this repository a registry (``dvc init`` if needed, ``registry.yaml``).
 
@@ -152,7 +154,7 @@ class Registry:
         """
         from modelreg import operations
 
-        return operations.init(self._git, stages, remote, remote_config)
+        return operations.init(self._git, stages, remote, remote_config, message=message, push=push)
 
     def register(
         self,

@@ -207,6 +207,11 @@ def init(
     stages: Annotated[
         str | None, typer.Option("--stages", help="Allowed stages in promotion order: a,b,c.")
     ] = None,
+    message: MessageOpt = None,
+    push: PushOpt = False,
+    git_remote: Annotated[str, typer.Option("--git-remote", help="Git remote to push to.")] = (
+        "origin"
+    ),
     repo: RepoOpt = ".",
 ) -> None:
     """Make the current Git repository a registry (dvc init if needed, registry.yaml)."""
@@ -214,7 +219,13 @@ def init(
 
     stage_list = [s.strip() for s in stages.split(",")] if stages is not None else None
     options = parse_pairs(remote_config or [], "remote-config")
-    path = _registry(repo).init(stages=stage_list, remote=remote, remote_config=options)
+    path = _registry(repo).init(
+        stages=stage_list,
+        remote=remote,
+        remote_config=options,
+        message=message,
+        push=git_remote if push else None,
+    )
     typer.echo(f"Initialized modelreg registry in {path.parent}")
 
 
