@@ -13,9 +13,9 @@ from modelreg.index import (
     VersionEntry,
     dump_index,
     parse_index,
-    read_stage_order,
     write_index,
 )
+from modelreg.index_header import read_stage_order
 
 
 def sample() -> Index:

@@ -21,20 +21,17 @@ from modelreg.errors import ConflictError, GitError, NotARegistryError
 _FIELD = "\x00"
 _RECORD = "\x1e"
 # git expands %00 and %1e itself: argv cannot carry NUL bytes.
-_TAG_FORMAT = (
-    "%00".join(
-        [
-            "%(refname:lstrip=2)",
-            "%(objecttype)",
-            "%(*objectname)",
-            "%(taggerdate:unix)",
-            "%(taggername)",
-            "%(taggeremail)",
-            "%(contents)",
-        ]
-    )
-    + "%1e"
-)
+_TAG_FIELDS = [
+    "%(refname:lstrip=2)",
+    "%(objecttype)",
+    "%(*objectname)",
+    "%(taggerdate:unix)",
+    "%(taggername)",
+    "%(taggeremail)",
+]
+_TAG_FORMAT = "%00".join([*_TAG_FIELDS, "%(contents)"]) + "%1e"
+# Messages are most of a listing's bytes; a whole-registry listing leaves them out.
+_TAG_FORMAT_NO_MESSAGE = "%00".join([*_TAG_FIELDS, ""]) + "%1e"
 ZERO_OID = "0" * 40
 
 
@@ -53,7 +50,7 @@ class RawTag:
 class TagReader(Protocol):
     """What read queries need from a repository: tags by pattern and files at a commit."""
 
-    def tags(self, patterns: Sequence[str]) -> list[RawTag]: ...
+    def tags(self, patterns: Sequence[str], messages: bool = True) -> list[RawTag]: ...
 
     def show_file(self, rev: str, path: str) -> bytes | None: ...
 
@@ -156,9 +153,11 @@ class GitRepo:
 
     # -- reading --------------------------------------------------------------------------
 
-    def tags(self, patterns: Sequence[str]) -> list[RawTag]:
-        """Annotated tags whose refs match ``patterns`` (all tags when empty)."""
-        out = self.run("for-each-ref", f"--format={_TAG_FORMAT}", *patterns).stdout
+    def tags(self, patterns: Sequence[str], messages: bool = True) -> list[RawTag]:
+        """Annotated tags whose refs match ``patterns`` (all tags when empty); without
+        ``messages`` every message is empty."""
+        fmt = _TAG_FORMAT if messages else _TAG_FORMAT_NO_MESSAGE
+        out = self.run("for-each-ref", f"--format={fmt}", *patterns).stdout
         return parse_tag_listing(out)
 
     def head_commit(self) -> str | None:

@@ -17,11 +17,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelreg.errors import IndexError_
+from modelreg.index_header import DEFAULT_STAGES, INDEX_FILE
 from modelreg.records import Scalar
-from modelreg.semver import Version, is_version
+from modelreg.semver import sort_key
 
-INDEX_FILE = "registry.yaml"
-DEFAULT_STAGES = ["dev", "staging", "production"]
+__all__ = ["DEFAULT_STAGES", "INDEX_FILE"]
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -166,10 +166,6 @@ def _version_dict(entry: VersionEntry) -> dict[str, Any]:
     return data
 
 
-def _version_key(text: str) -> tuple[int, Version | str]:
-    return (0, Version.parse(text)) if is_version(text) else (1, text)
-
-
 def _model_dict(entry: ModelEntry, stage_order: list[str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if entry.description is not None:
@@ -183,7 +179,7 @@ def _model_dict(entry: ModelEntry, stage_order: list[str]) -> dict[str, Any]:
     rank = {s: i for i, s in enumerate(stage_order)}
     stages = sorted(entry.stages.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
     data["stages"] = _Flow(stages)
-    versions = sorted(entry.versions.items(), key=lambda kv: _version_key(kv[0]))
+    versions = sorted(entry.versions.items(), key=lambda kv: sort_key(kv[0]))
     data["versions"] = {v: _version_dict(e) for v, e in versions}
     return data
 
@@ -265,32 +261,6 @@ def _block_map(dumper: Any, data: dict[str, Any]) -> Any:
 _IndexDumper.add_representer(_Flow, _flow_map)
 _IndexDumper.add_representer(_FlowList, _flow_list)
 _IndexDumper.add_representer(dict, _block_map)
-
-
-def read_stage_order(root: Path) -> list[str]:
-    """The allowed stages, read from the top of the index without parsing its models.
-
-    ``list`` uses this for column order; parsing every version of every model for it would
-    cost more than the query itself on a large registry.
-    """
-    path = root / INDEX_FILE
-    try:
-        with open(path, encoding="utf-8") as f:
-            head = []
-            for line in f:
-                if line.startswith("models:"):
-                    break
-                head.append(line)
-    except FileNotFoundError:
-        return list(DEFAULT_STAGES)
-    try:
-        data = yaml.load("".join(head), Loader=_Loader) or {}
-    except yaml.YAMLError:
-        return list(DEFAULT_STAGES)
-    stages = data.get("stages") if isinstance(data, dict) else None
-    if isinstance(stages, list) and all(isinstance(s, str) for s in stages):
-        return stages
-    return list(DEFAULT_STAGES)
 
 
 def _umask() -> int:

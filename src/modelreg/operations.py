@@ -42,7 +42,7 @@ from modelreg.index import (
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state, version_record
 from modelreg.records import ArtifactRecord, ModelVersion, Scalar, StageChange
-from modelreg.semver import FIRST_VERSION, Bump, Version, is_version
+from modelreg.semver import FIRST_VERSION, Bump, Version, sort_key
 from modelreg.state import ModelState, holder_sequence
 from modelreg.tagmessage import compose, parse_record
 from modelreg.transaction import Transaction
@@ -605,7 +605,7 @@ def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:
     """An index entry derived from tags; descriptive fields not in tags come from ``old``."""
     entry = ModelEntry(stages=state.holders(), deprecated=state.deprecated)
     last_record = None
-    for version, vs in sorted(state.versions.items(), key=lambda kv: _version_order(kv[0])):
+    for version, vs in sorted(state.versions.items(), key=lambda kv: sort_key(kv[0])):
         if not vs.registered or vs.tag is None:
             continue
         record = parse_record(vs.tag.message)
@@ -641,7 +641,3 @@ def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:
         entry.labels = old.labels or entry.labels
         entry.path = old.path or entry.path
     return entry
-
-
-def _version_order(version: str) -> tuple[int, Version | str]:
-    return (1, Version.parse(version)) if is_version(version) else (0, version)

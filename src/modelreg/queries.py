@@ -20,6 +20,7 @@ from modelreg.grammar import (
     tag_patterns,
 )
 from modelreg.records import Comparison, Event, ModelDetail, ModelSummary, ModelVersion, ValueDelta
+from modelreg.semver import sort_key
 from modelreg.state import ModelState, replay
 from modelreg.tagmessage import human_text, parse_record
 
@@ -123,7 +124,7 @@ def show_model(repo: TagReader, name: str) -> ModelDetail:
     """Every version of a model, newest first, with metrics and stage holders."""
     state = existing_state(repo, name)
     versions = [version_record(state, v) for v in state.versions if state.versions[v].registered]
-    versions.sort(key=lambda mv: _semver_key(mv.version), reverse=True)
+    versions.sort(key=lambda mv: sort_key(mv.version), reverse=True)
     newest = versions[0] if versions else None
     record = parse_record(newest_tag.message) if (newest_tag := _newest_tag(state)) else None
     return ModelDetail(
@@ -142,12 +143,6 @@ def _newest_tag(state: ModelState) -> RawTag | None:
     return tags[-1] if tags else None
 
 
-def _semver_key(version: str) -> tuple[int, object]:
-    from modelreg.semver import Version, is_version
-
-    return (1, Version.parse(version)) if is_version(version) else (0, version)
-
-
 def history(repo: TagReader, name: str | None) -> list[Event]:
     """The audit log, newest first: every event of one model, or of all models."""
     if name is not None:
@@ -158,10 +153,10 @@ def history(repo: TagReader, name: str | None) -> list[Event]:
     return [e.to_record() for e in reversed(events)]
 
 
-def all_states(repo: TagReader) -> dict[str, ModelState]:
+def all_states(repo: TagReader, messages: bool = True) -> dict[str, ModelState]:
     """Every model's state, from one listing of all tags."""
     grouped: dict[str, list[RawTag]] = defaultdict(list)
-    for raw in repo.tags(["refs/tags"]):
+    for raw in repo.tags(["refs/tags"], messages=messages):
         parsed = parse_tag(raw.name)
         if parsed is not None:
             grouped[parsed.model].append(raw)
@@ -169,21 +164,34 @@ def all_states(repo: TagReader) -> dict[str, ModelState]:
 
 
 def list_models(repo: TagReader) -> list[ModelSummary]:
-    """One row per model: latest version, stage holders, latest version's metrics."""
+    """One row per model: latest version, stage holders, latest version's metrics.
+
+    The whole registry is listed without messages; only the latest versions' messages (their
+    metrics) are read, in a second, exact listing.
+    """
+    states = all_states(repo, messages=False)
+    latest = {name: state.latest() for name, state in states.items()}
+    wanted = [
+        f"refs/tags/{tag.name}"
+        for name, version in latest.items()
+        if version is not None and (tag := states[name].versions[version].tag) is not None
+    ]
+    records = {}
+    for raw in repo.tags(wanted) if wanted else []:
+        record = parse_record(raw.message)
+        if record is not None:
+            records[raw.name] = record
     rows = []
-    for name, state in all_states(repo).items():
-        latest_version = state.latest()
-        metrics: dict[str, float] = {}
-        if latest_version is not None:
-            tag = state.versions[latest_version].tag
-            record = parse_record(tag.message) if tag else None
-            metrics = record.metrics if record else {}
+    for name, state in states.items():
+        version = latest[name]
+        tag = state.versions[version].tag if version is not None else None
+        record = records.get(tag.name) if tag is not None else None
         rows.append(
             ModelSummary(
                 name=name,
-                latest=latest_version,
+                latest=version,
                 stages=state.holders(),
-                metrics=metrics,
+                metrics=record.metrics if record else {},
                 deprecated=state.deprecated,
             )
         )

@@ -36,7 +36,7 @@ class LsRemoteReader:
         self.url = url
         self._cache: dict[tuple[str, ...], list[RawTag]] = {}
 
-    def tags(self, patterns: Sequence[str]) -> list[RawTag]:
+    def tags(self, patterns: Sequence[str], messages: bool = True) -> list[RawTag]:
         key = tuple(patterns)
         if key not in self._cache:
             self._cache[key] = ls_remote_tags(self.url, patterns)

@@ -6,6 +6,7 @@ as SemVer 2.0 says, ignored for precedence.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from functools import total_ordering
@@ -93,6 +94,16 @@ class Version:
         if self.pre:
             return Version(self.major, self.minor, self.patch)
         return Version(self.major, self.minor, self.patch + 1)
+
+
+@functools.lru_cache(maxsize=65536)
+def sort_key(text: str) -> tuple[int, tuple[object, ...]]:
+    """An ordering key for version strings: SemVer precedence, with names that are not
+    versions (GTO's commit-hash "versions") first, by text.  Cached: a registry's listing
+    compares the same few thousand strings many times."""
+    if is_version(text):
+        return (1, Version.parse(text)._key())
+    return (0, (text,))
 
 
 def is_version(text: str) -> bool:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from modelreg.gitrepo import RawTag
 from modelreg.grammar import EventKind, TagName, parse_tag
 from modelreg.records import Event
-from modelreg.semver import Version, is_version
+from modelreg.semver import Version, is_version, sort_key
 from modelreg.tagmessage import human_text
 
 # Same-second ties between uncounted tags resolve in the order a lifecycle allows.
@@ -124,8 +124,10 @@ class ModelState:
 
     def active_versions(self) -> list[str]:
         """Registered, not deregistered SemVer versions, lowest first."""
-        found = [v for v, s in self.versions.items() if s.registered and s.active and is_version(v)]
-        return sorted(found, key=Version.parse)
+        return sorted(self._active_semver(), key=sort_key)
+
+    def _active_semver(self) -> list[str]:
+        return [v for v, s in self.versions.items() if s.registered and s.active and is_version(v)]
 
     def all_semver(self) -> list[Version]:
         """Every version ever registered, deregistered ones included."""
@@ -134,8 +136,8 @@ class ModelState:
     def latest(self) -> str | None:
         if self.deprecated:
             return None
-        active = self.active_versions()
-        return active[-1] if active else None
+        found = self._active_semver()
+        return max(found, key=sort_key) if found else None
 
 
 def _order(events: list[TagEvent]) -> list[TagEvent]:

@@ -101,7 +101,7 @@ def latest(
 @reports_errors
 def list_(repo: RepoOpt = ".", json: JsonOpt = False) -> None:
     """One row per model: latest version, each stage's version, headline metrics."""
-    from modelreg.index import DEFAULT_STAGES, read_stage_order
+    from modelreg.index_header import DEFAULT_STAGES, read_stage_order
 
     reg = _registry(repo)
     rows = reg.list_models()
