@@ -11,7 +11,20 @@ from tests.conftest import write_model
 
 from modelreg import Registry
 
-HEAVY = ("dvc", "gto", "scmrepo", "pygit2", "dulwich", "git", "ruamel", "rich", "boto3", "s3fs")
+# pydantic too: records are dataclasses so a query pays neither its import nor schema builds.
+HEAVY = (
+    "dvc",
+    "gto",
+    "scmrepo",
+    "pygit2",
+    "dulwich",
+    "git",
+    "ruamel",
+    "rich",
+    "boto3",
+    "s3fs",
+    "pydantic",
+)
 
 
 @pytest.mark.parametrize(
