@@ -8,6 +8,7 @@ than importing a git library on the read path.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
@@ -146,7 +147,7 @@ class GitRepo:
         """Standard output of a git command that must succeed, without the final newline."""
         return self.run(*args, env=env).stdout.rstrip("\n")
 
-    @property
+    @functools.cached_property
     def git_dir(self) -> Path:
         """The repository's common git directory (shared by all worktrees)."""
         return (self.root / self.out("rev-parse", "--git-common-dir")).resolve()
@@ -182,16 +183,14 @@ class GitRepo:
 
     def identity(self) -> Identity:
         """The configured committer identity; a one-line error when there is none."""
-        idents = []
-        for var in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
-            proc = self.run("var", var, check=False)
-            if proc.returncode != 0:
-                raise GitError(
-                    'no Git identity configured: run `git config user.name "Your Name"` '
-                    "and `git config user.email you@example.com`"
-                )
-            idents.append(proc.stdout.strip())
-        ident = idents[1]
+        # Author and committer come from the same settings; one strict probe covers both.
+        proc = self.run("var", "GIT_COMMITTER_IDENT", check=False)
+        if proc.returncode != 0:
+            raise GitError(
+                'no Git identity configured: run `git config user.name "Your Name"` '
+                "and `git config user.email you@example.com`"
+            )
+        ident = proc.stdout.strip()
         name, _, rest = ident.partition(" <")
         return Identity(name, rest.split(">", 1)[0])
 

@@ -25,7 +25,7 @@ from modelreg.errors import (
     NotARegistryError,
     NotFoundError,
 )
-from modelreg.gitrepo import GitRepo, Identity
+from modelreg.gitrepo import GitRepo, Identity, RawTag
 from modelreg.grammar import EventKind, TagName, check_name, check_stage, check_version, format_tag
 from modelreg.index import (
     DEFAULT_STAGES,
@@ -43,7 +43,7 @@ from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state, version_record
 from modelreg.records import ArtifactRecord, ModelVersion, Scalar, StageChange
 from modelreg.semver import FIRST_VERSION, Bump, Version, sort_key
-from modelreg.state import ModelState, holder_sequence
+from modelreg.state import ModelState, holder_sequence, replay
 from modelreg.tagmessage import compose, parse_record
 from modelreg.transaction import Transaction
 
@@ -71,17 +71,18 @@ class Write:
         self.tx.snapshot(self.repo.root / INDEX_FILE)
         self.index.save(self.repo.root)
 
-    def tag(self, tag: TagName, target: str, message: str, state: ModelState) -> str:
+    def tag(self, tag: TagName, target: str, message: str, state: ModelState) -> RawTag:
         """Create a tag dated strictly after the model's previous event.
 
         GTO orders events by tagger date alone (one-second resolution); a later date keeps
-        both tools agreeing when events come in the same second.
+        both tools agreeing when events come in the same second.  Returns the tag as a
+        listing would show it, so callers can replay it without listing the tags again.
         """
         name = format_tag(tag)
         when = max(int(time.time()), state.last_timestamp + 1)
         self.repo.create_tag(name, target, message, when)
         self.tx.tagged(name)
-        return name
+        return RawTag(name, target, when, self.identity.name, self.identity.email, message)
 
 
 @contextlib.contextmanager
@@ -168,11 +169,11 @@ def push(repo: GitRepo, remote: str = "origin") -> list[str]:
         return tags
 
 
-def _sync_stages(w: Write, name: str) -> ModelState:
+def _sync_stages(w: Write, before: ModelState, new_tag: RawTag) -> ModelState:
     """Make the index's desired stages equal the stages the tags now realize."""
-    state = model_state(w.repo, name)
-    w.index.entry(name).stages = state.holders()
-    return state
+    after = replay(before.name, [*(e.raw for e in before.events), new_tag])
+    w.index.entry(before.name).stages = after.holders()
+    return after
 
 
 def _check_stage_allowed(index: IndexEditor, stage: str) -> None:
@@ -458,12 +459,12 @@ def _assign(
     name = state.name
     tag = TagName(name, EventKind.ASSIGN, stage=stage, counter=state.max_counter + 1)
     commit = state.versions[version].commit
-    tag_name = w.tag(tag, commit, _stage_message(headline, message, forced), state)
-    after = _sync_stages(w, name)
+    created = w.tag(tag, commit, _stage_message(headline, message, forced), state)
+    after = _sync_stages(w, state, created)
     w.save_index()
     w.commit([INDEX_FILE], compose(headline, message))
     return StageChange(
-        name=name, stage=stage, tag=tag_name, version=version, holder=after.holder(stage)
+        name=name, stage=stage, tag=created.name, version=version, holder=after.holder(stage)
     )
 
 
@@ -481,12 +482,12 @@ def demote(
             raise NotFoundError(f"no version of {name!r} holds stage {stage!r}: nothing to demote")
         headline = f"Demote {name} {holder} from {stage}"
         tag = TagName(name, EventKind.UNASSIGN, stage=stage, counter=state.max_counter + 1)
-        tag_name = w.tag(tag, state.versions[holder].commit, compose(headline, message), state)
-        after = _sync_stages(w, name)
+        created = w.tag(tag, state.versions[holder].commit, compose(headline, message), state)
+        after = _sync_stages(w, state, created)
         w.save_index()
         w.commit([INDEX_FILE], compose(headline, message))
         return StageChange(
-            name=name, stage=stage, tag=tag_name, version=holder, holder=after.holder(stage)
+            name=name, stage=stage, tag=created.name, version=holder, holder=after.holder(stage)
         )
 
     return run_write(repo, body, push=push)
@@ -573,11 +574,11 @@ def deprecate(
                     f"tag {format_tag(tag)!r} exists from an earlier deprecation: "
                     "GTO's format allows one; delete it with `git tag -d` first"
                 )
-        tag_name = w.tag(tag, target, compose(headline, message), state)
-        _sync_stages(w, name)
+        created = w.tag(tag, target, compose(headline, message), state)
+        _sync_stages(w, state, created)
         w.save_index()
         w.commit([INDEX_FILE], compose(headline, message))
-        return tag_name
+        return created.name
 
     return run_write(repo, body, push=push)
 
