@@ -27,3 +27,38 @@ def test_file_and_folder_hashes_match_dvc(repo: Path) -> None:
         assert ours.size == pointer.size
         assert ours.nfiles == pointer.nfiles
     assert git(repo, "status", "--porcelain")  # DVC wrote pointer files for us to commit
+
+
+@pytest.mark.slow
+def test_fast_track_writes_what_dvc_add_writes(repo: Path, tmp_path: Path) -> None:
+    """modelreg's own `add` (no DVC import) leaves the same files DVC's does."""
+    from modelreg import dvccache
+    from tests.conftest import run
+
+    dvcio.init(repo)
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    git(twin, "init", "-q")
+    dvcio.init(twin)
+    for root in (repo, twin):
+        (root / "models" / "bundle" / "sub").mkdir(parents=True)
+        (root / "models" / "m.bin").write_bytes(b"\x01" * 3000)
+        (root / "models" / "bundle" / "w.bin").write_bytes(b"w")
+        (root / "models" / "bundle" / "sub" / "c.json").write_text("{}")
+        (root / "models" / ".gitignore").write_text("/scratch")  # no final newline
+    for rel in ("models/m.bin", "models/bundle"):
+        dvccache.track(repo, repo / rel, rel, hashing.digest(repo / rel))
+        dvcio.track(twin, twin / rel)
+        assert (repo / f"{rel}.dvc").read_text() == (twin / f"{rel}.dvc").read_text()
+    assert (repo / "models/.gitignore").read_text() == (twin / "models/.gitignore").read_text()
+    ours = sorted(p.relative_to(repo) for p in (repo / ".dvc/cache").rglob("*") if p.is_file())
+    theirs = sorted(p.relative_to(twin) for p in (twin / ".dvc/cache").rglob("*") if p.is_file())
+    assert ours == theirs
+    for rel in ours:
+        assert (repo / rel).read_bytes() == (twin / rel).read_bytes()
+        assert (repo / rel).stat().st_mode & 0o777 == 0o444
+    status = run(repo, "dvc", "status", "--json")
+    assert status.returncode == 0 and status.stdout.strip() == "{}", status.stdout
+    assert dvccache.default_layout(repo)
+    (repo / ".dvc" / "config.local").write_text("[cache]\n    type = hardlink\n")
+    assert not dvccache.default_layout(repo)

@@ -16,15 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelreg import hashing
+from modelreg.dvccache import object_path
 from modelreg.errors import IntegrityError, NotFoundError
 from modelreg.gitrepo import GitRepo
 from modelreg.records import ModelVersion
-
-
-def cache_object(root: Path, md5: str) -> Path:
-    """Where DVC 3 keeps an object in the local cache."""
-    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just transferred."""
@@ -45,7 +40,7 @@ def copy_with_progress(src: Path, dest: Path, progress: Progress | None) -> None
 
 def _from_cache(root: Path, md5: str, dest: Path, progress: Progress | None = None) -> bool:
     """Assemble ``md5`` from the local cache into ``dest``; ``False`` if anything is missing."""
-    obj = cache_object(root, md5)
+    obj = object_path(root, md5)
     if not obj.is_file():
         return False
     if not md5.endswith(".dir"):
@@ -55,7 +50,7 @@ def _from_cache(root: Path, md5: str, dest: Path, progress: Progress | None = No
         entries = json.loads(obj.read_bytes())
     except ValueError:
         return False
-    sources = [(cache_object(root, e["md5"]), e["relpath"]) for e in entries]
+    sources = [(object_path(root, e["md5"]), e["relpath"]) for e in entries]
     if not all(src.is_file() for src, _ in sources):
         return False
     dest.mkdir()

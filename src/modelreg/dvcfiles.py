@@ -73,24 +73,46 @@ def artifact_path_at(dvc_yaml: bytes | None, name: str) -> str | None:
 def render_dvc_yaml(
     current: str | None, name: str, path: str, description: str | None, labels: list[str]
 ) -> str:
-    """``dvc.yaml`` text with artifact ``name`` declared as a model, everything else kept."""
-    from ruamel.yaml import YAML  # only writes pay for ruamel
+    """``dvc.yaml`` text with artifact ``name`` declared as a model, everything else kept.
 
-    rt = YAML()
-    rt.indent(mapping=2, sequence=4, offset=2)
-    data: Any = rt.load(current) if current and current.strip() else None
-    if data is None:
-        data = {}
-    artifacts = data.setdefault("artifacts", {})
+    A file without comments is rewritten with PyYAML's C emitter (order kept); one with
+    comments goes through ruamel's round-trip mode, which keeps them but is slow enough to
+    matter on a registry of a hundred models.
+    """
     entry: dict[str, Any] = {"path": path, "type": "model"}
     if description:
         entry["desc"] = description
     if labels:
         entry["labels"] = list(labels)
-    artifacts[name] = entry
+    if current is None or "#" not in current:
+        import yaml
+
+        loader, dumper = _yaml_classes()
+        data = (yaml.load(current, Loader=loader) if current else None) or {}
+        data.setdefault("artifacts", {})[name] = entry
+        text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
+        return text
+
+    from ruamel.yaml import YAML
+
+    rt = YAML()
+    rt.indent(mapping=2, sequence=4, offset=2)
+    loaded: Any = rt.load(current)
+    if loaded is None:
+        loaded = {}
+    loaded.setdefault("artifacts", {})[name] = entry
     buf = io.StringIO()
-    rt.dump(data, buf)
+    rt.dump(loaded, buf)
     return buf.getvalue()
+
+
+def _yaml_classes() -> tuple[Any, Any]:
+    import yaml
+
+    return (
+        getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+        getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+    )
 
 
 def update_dvc_yaml(

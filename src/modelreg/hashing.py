@@ -24,6 +24,12 @@ class Digest:
     md5: str
     size: int
     nfiles: int | None = None
+    # A folder's ``.dir`` listing, kept so caching it does not hash every file again.
+    entries: tuple[tuple[str, str], ...] = ()
+
+    def listing(self) -> list[dict[str, str]]:
+        """The folder listing in DVC's ``.dir`` form."""
+        return [{"md5": md5, "relpath": rel} for md5, rel in self.entries]
 
 
 def file_md5(path: Path) -> str:
@@ -58,5 +64,6 @@ def digest(path: Path) -> Digest:
     if path.is_dir():
         entries = dir_listing(path)
         size = sum((path / e["relpath"]).stat().st_size for e in entries)
-        return Digest(listing_md5(entries), size, len(entries))
+        kept = tuple((e["md5"], e["relpath"]) for e in entries)
+        return Digest(listing_md5(entries), size, len(entries), kept)
     return Digest(file_md5(path), path.stat().st_size)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
-from modelreg import dvcfiles, dvcio, hashing, sync
+from modelreg import dvccache, dvcfiles, dvcio, hashing, sync
 from modelreg.errors import (
     ConflictError,
     InvalidInputError,
@@ -341,7 +341,10 @@ def register(
         gitignore = (full.parent / ".gitignore").relative_to(root).as_posix()
         w.tx.snapshot(root / dvc_file, root / gitignore, root / dvcfiles.DVC_YAML)
 
-        dvcio.track(root, full)
+        if dvccache.default_layout(root):
+            dvccache.track(root, full, rel, digest)
+        else:
+            dvcio.track(root, full)
         pointer = dvcfiles.parse_pointer((root / dvc_file).read_bytes(), dvc_file)
 
         entry = w.index.entry(name)
