@@ -32,8 +32,9 @@ def test_file_and_folder_hashes_match_dvc(repo: Path) -> None:
 @pytest.mark.slow
 def test_fast_track_writes_what_dvc_add_writes(repo: Path, tmp_path: Path) -> None:
     """modelreg's own `add` (no DVC import) leaves the same files DVC's does."""
-    from modelreg import dvccache
     from tests.conftest import run
+
+    from modelreg import dvccache
 
     dvcio.init(repo)
     twin = tmp_path / "twin"

@@ -18,9 +18,11 @@ from modelreg.errors import (
     InvalidInputError,
     NotARegistryError,
     NotFoundError,
+    PolicyError,
     RegistryError,
 )
 from modelreg.records import (
+    AppliedChange,
     Comparison,
     Event,
     ModelDetail,
@@ -31,6 +33,7 @@ from modelreg.records import (
 from modelreg.registry import Registry
 
 __all__ = [
+    "AppliedChange",
     "Comparison",
     "ConflictError",
     "DvcError",
@@ -44,6 +47,7 @@ __all__ = [
     "ModelVersion",
     "NotARegistryError",
     "NotFoundError",
+    "PolicyError",
     "Registry",
     "RegistryError",
     "StageChange",

@@ -199,3 +199,32 @@ def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
                 "run `dvc remote add -d NAME URL` (or `modelreg init --remote URL`) first"
             )
         repo.push(revs=revs, workspace=False, remote=remote)
+
+
+def missing_objects(dvc_dir: Path, md5s: list[str]) -> set[str]:
+    """Which of ``md5s`` (files or ``.dir`` folders) are not complete in the default remote."""
+    from dvc.config import Config
+    from dvc.fs import get_cloud_fs
+
+    with _dvc_errors("read the DVC remote", network=True):
+        config = Config(dvc_dir=os.fspath(dvc_dir))
+        name = config["core"].get("remote")
+        if not name:
+            raise DvcError(
+                "no default DVC remote is configured to check: run `dvc remote add -d NAME URL`"
+            )
+        cls, fs_config, root = get_cloud_fs(config, name=name)
+        fs = cls(**fs_config)
+
+        def path(oid: str) -> str:
+            return str(fs.join(root, "files", "md5", oid[:2], oid[2:]))
+
+        missing = set()
+        for md5 in md5s:
+            if not fs.exists(path(md5)):
+                missing.add(md5)
+            elif md5.endswith(".dir"):
+                entries = json.loads(fs.cat_file(path(md5)))
+                if not all(fs.exists(path(e["md5"])) for e in entries):
+                    missing.add(md5)
+        return missing

@@ -41,3 +41,7 @@ class DvcError(RegistryError):
 
 class IntegrityError(RegistryError):
     """Artifact bytes do not match the md5 recorded when the version was registered."""
+
+
+class PolicyError(RegistryError):
+    """A stage policy in ``registry.yaml`` forbids the change (``--force`` overrides)."""

@@ -268,6 +268,39 @@ class GitRepo:
         self.run("reset", "-q", "HEAD", "--", *paths, check=False)
         return commit
 
+    def commit_file_to_new_branch(
+        self, branch: str, path: str, data: bytes, message: str, parent: str
+    ) -> str:
+        """Commit ``data`` as ``path`` on top of ``parent`` to a new ``branch``, leaving the
+        working tree, the index and the current branch untouched."""
+        if self.resolve_commit(f"refs/heads/{branch}") is not None:
+            raise ConflictError(f"branch {branch!r} already exists: pick another name")
+        proc = subprocess.run(
+            ["git", "hash-object", "-w", "--stdin", f"--path={path}"],
+            cwd=self.root,
+            input=data,
+            capture_output=True,
+            env=_clean_env(None),
+        )
+        if proc.returncode != 0:
+            raise GitError(f"cannot store {path}: {_first_line(proc.stderr.decode())}")
+        blob = proc.stdout.decode().strip()
+        fd, tmp_index = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
+        os.close(fd)
+        env = {"GIT_INDEX_FILE": tmp_index}
+        try:
+            self.run("read-tree", parent, env=env)
+            self.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            tree = self.out("write-tree", env=env)
+        finally:
+            Path(tmp_index).unlink(missing_ok=True)
+        commit = self.run("commit-tree", tree, "-p", parent, "-F", "-", stdin=message).stdout
+        commit = commit.strip()
+        proc2 = self.run("update-ref", f"refs/heads/{branch}", commit, ZERO_OID, check=False)
+        if proc2.returncode != 0:
+            raise ConflictError(f"branch {branch!r} already exists: pick another name")
+        return commit
+
     def move_head(self, new: str | None, expected: str) -> None:
         """Point HEAD's branch back at ``new`` (used to undo a commit); CAS on ``expected``."""
         if new is None:

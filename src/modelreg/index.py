@@ -87,12 +87,16 @@ def format_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc``, for error messages."""
+def compose(text: str) -> Any:
+    """The YAML node tree of ``text`` (with line marks), or ``None`` if it does not parse."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return None
+
+
+def node_line(node: Any, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the node at ``loc`` below ``node`` (the deepest one found)."""
     line = None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
@@ -110,6 +114,12 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
         else:
             return line
     return line
+
+
+def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc``, for error messages."""
+    node = compose(text)
+    return None if node is None else node_line(node, loc)
 
 
 def parse_index(text: str, source: str = INDEX_FILE, line_offset: int = 0) -> Index:

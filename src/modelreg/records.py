@@ -180,3 +180,14 @@ class StageChange:
     tag: str
     version: str | None
     holder: str | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppliedChange:
+    """One tag ``apply`` created (or, with ``--dry-run``, would create)."""
+
+    name: str
+    stage: str
+    action: EventKind
+    version: str
+    tag: str

@@ -15,6 +15,7 @@ from modelreg.errors import NotARegistryError
 from modelreg.gitrepo import GitRepo, TagReader
 from modelreg.grammar import Reference, parse_reference, tag_patterns
 from modelreg.records import (
+    AppliedChange,
     Comparison,
     Event,
     ModelDetail,
@@ -25,6 +26,7 @@ from modelreg.records import (
 from modelreg.semver import Bump
 
 if TYPE_CHECKING:
+    from modelreg.checks import Report
     from modelreg.index import Index
 
 
@@ -208,12 +210,50 @@ class Registry:
         )
 
     def demote(
-        self, name: str, stage: str, *, message: str | None = None, push: str | None = None
+        self,
+        name: str,
+        stage: str,
+        *,
+        message: str | None = None,
+        push: str | None = None,
+        force: bool = False,
     ) -> StageChange:
-        """Unassign the current holder of ``stage``."""
+        """Unassign the current holder of ``stage`` (``force`` overrides ``allow_empty``)."""
         from modelreg import operations
 
-        return operations.demote(self._git, name, stage, message=message, push=push)
+        return operations.demote(self._git, name, stage, message=message, push=push, force=force)
+
+    def propose(
+        self,
+        name: str,
+        version: str,
+        stage: str,
+        *,
+        branch: str | None = None,
+        message: str | None = None,
+        force: bool = False,
+    ) -> str:
+        """Edit only the desired stage in ``registry.yaml`` for a pull request (``promote
+        --no-tag``); with ``branch``, commit it there.  Returns the file or the commit."""
+        from modelreg import operations
+
+        return operations.propose(
+            self._git, name, version, stage, branch=branch, message=message, force=force
+        )
+
+    def check(self, *, remote: bool = False) -> Report:
+        """Validate ``registry.yaml`` against the schema, the tags and the policies."""
+        from modelreg import checks
+
+        return checks.check(self._git, remote=remote)
+
+    def apply(
+        self, *, dry_run: bool = False, message: str | None = None, push: str | None = None
+    ) -> list[AppliedChange]:
+        """Create the tags that make the stages match ``registry.yaml``'s desired stages."""
+        from modelreg import operations
+
+        return operations.apply(self._git, dry_run=dry_run, message=message, push=push)
 
     def rollback(
         self,

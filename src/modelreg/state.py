@@ -122,6 +122,14 @@ class ModelState:
     def stages_of(self, version: str) -> list[str]:
         return [s for s, v in self.holders().items() if v == version]
 
+    def held_stages(self, version: str) -> set[str]:
+        """Every stage ``version`` was ever assigned, whether it still holds it or not."""
+        return {
+            e.parsed.stage
+            for e in self.events
+            if e.kind is EventKind.ASSIGN and e.version == version and e.parsed.stage
+        }
+
     def active_versions(self) -> list[str]:
         """Registered, not deregistered SemVer versions, lowest first."""
         return sorted(self._active_semver(), key=sort_key)

@@ -290,13 +290,32 @@ def promote(
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Version to promote, vX.Y.Z.")],
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to assign.")],
     force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
+    no_tag: Annotated[
+        bool, typer.Option("--no-tag", help="Only edit registry.yaml, for a pull request.")
+    ] = False,
+    branch: Annotated[
+        str | None, typer.Option("--branch", help="With --no-tag: commit on this new branch.")
+    ] = None,
     message: MessageOpt = None,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
-    """Assign STAGE to VERSION (tag NAME#STAGE#N)."""
-    change = _registry(repo).promote(
+    """Assign STAGE to VERSION (tag NAME#STAGE#N), or with --no-tag propose it in
+    registry.yaml for a pull request."""
+    from modelreg.errors import InvalidInputError
+
+    reg = _registry(repo)
+    if branch is not None and not no_tag:
+        raise InvalidInputError("--branch needs --no-tag: a tagged promotion has no branch")
+    if no_tag:
+        if push:
+            raise InvalidInputError("--no-tag with --push: push the branch and open a PR")
+        where = reg.propose(name, version, stage, branch=branch, message=message, force=force)
+        target = f"branch {branch} ({where[:12]})" if branch else where
+        typer.echo(f"{name} {version} proposed for {stage} in {target}")
+        return
+    change = reg.promote(
         name, version, stage, message=message, force=force, push=remote if push else None
     )
     typer.echo(f"{change.name} {change.version} -> {change.stage} ({change.tag})")
@@ -307,15 +326,65 @@ def promote(
 def demote(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to unassign.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Override allow_empty: false for this stage.")
+    ] = False,
     message: MessageOpt = None,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Unassign the current holder of STAGE; print what holds it now."""
-    change = _registry(repo).demote(name, stage, message=message, push=remote if push else None)
+    change = _registry(repo).demote(
+        name, stage, message=message, push=remote if push else None, force=force
+    )
     now = change.holder or "nothing"
     typer.echo(f"{change.name} {change.version} removed from {change.stage}; it now holds {now}")
+
+
+@app.command()
+@reports_errors
+def check(
+    dvc_remote: Annotated[
+        bool,
+        typer.Option("--remote", help="Also check every indexed artifact is in the DVC remote."),
+    ] = False,
+    json: JsonOpt = False,
+    repo: RepoOpt = ".",
+) -> None:
+    """Validate registry.yaml: schema, names, tags vs index, desired stages, policies."""
+    report = _registry(repo).check(remote=dvc_remote)
+    if json:
+        typer.echo(render.to_json({"ok": report.ok, "problems": report.problems}))
+    else:
+        for problem in report.problems:
+            typer.echo(str(problem))
+        if report.ok:
+            typer.echo(
+                f"registry.yaml is consistent: {report.models} models, {report.versions} versions"
+            )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@reports_errors
+def apply(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the tags it would create; create none.")
+    ] = False,
+    message: MessageOpt = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
+    repo: RepoOpt = ".",
+) -> None:
+    """Create the tags that make every stage match registry.yaml (idempotent)."""
+    changes = _registry(repo).apply(dry_run=dry_run, message=message, push=remote if push else None)
+    verb = "would create" if dry_run else "created"
+    for c in changes:
+        typer.echo(f"{verb} {c.tag}: {c.action.value} {c.name} {c.version} ({c.stage})")
+    if not changes:
+        typer.echo("Nothing to apply: the tags match registry.yaml")
 
 
 @app.command()

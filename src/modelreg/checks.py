@@ -1,0 +1,279 @@
+"""``modelreg check``: is ``registry.yaml`` sound, and does it agree with the tags?
+
+Every rule yields :class:`Problem` records (file, line, model, version, rule, message); the
+CLI prints one line each.  Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelreg import policy
+from modelreg.errors import IndexError_, InvalidInputError
+from modelreg.gitrepo import GitRepo
+from modelreg.grammar import is_name
+from modelreg.index import INDEX_FILE, Index, compose, node_line, parse_index
+from modelreg.queries import all_states
+from modelreg.semver import is_version
+from modelreg.state import ModelState
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, located as precisely as the file allows."""
+
+    rule: str
+    message: str
+    line: int | None = None
+    model: str | None = None
+    version: str | None = None
+    file: str = INDEX_FILE
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        subject = " ".join(p for p in (self.model, self.version) if p)
+        return f"{where}: {subject + ': ' if subject else ''}{self.rule}: {self.message}"
+
+
+@dataclass
+class Report:
+    """The outcome of a check."""
+
+    problems: list[Problem] = field(default_factory=list)
+    models: int = 0
+    versions: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(repo: GitRepo, *, remote: bool = False) -> Report:
+    """Run every rule against ``repo``'s working-tree ``registry.yaml`` and its tags."""
+    report = Report()
+    path = repo.root / INDEX_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        report.problems.append(Problem("missing", "no registry.yaml: run `modelreg init`"))
+        return report
+    try:
+        index = parse_index(text)
+    except IndexError_ as e:
+        detail = str(e).removeprefix(INDEX_FILE)
+        line = int(detail[1:].split(":")[0]) if detail[1:].split(":")[0].isdigit() else None
+        message = detail.split(": ", 1)[1] if line else detail.lstrip(": ")
+        report.problems.append(Problem("schema", message, line))
+        return report
+    report.models = len(index.models)
+    report.versions = sum(len(m.versions) for m in index.models.values())
+    at = _Locator(text)
+    report.problems += _names(index, at)
+    states = all_states(repo)
+    report.problems += _tags(index, states, at)
+    report.problems += _stages(index, states, at)
+    if remote:
+        report.problems += _remote_objects(repo.root, index, at)
+    return report
+
+
+class _Locator:
+    """Line numbers of index nodes; the file is composed once, on the first question."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._root: object = None
+        self._composed = False
+
+    def __call__(self, *loc: str) -> int | None:
+        if not self._composed:
+            self._root, self._composed = compose(self.text), True
+        return None if self._root is None else node_line(self._root, loc)
+
+
+def _names(index: Index, at: _Locator) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for stage in index.stages:
+        if not is_name(stage) or stage in seen:
+            why = "listed twice" if stage in seen else "is not a valid stage name"
+            problems.append(Problem("stages", f"stage {stage!r} {why}", at("stages")))
+        seen.add(stage)
+    for stage, rule in index.policy.items():
+        if stage not in index.stages:
+            problems.append(
+                Problem("policy", f"policy for unknown stage {stage!r}", at("policy", stage))
+            )
+        if rule.requires is not None and rule.requires not in index.stages:
+            problems.append(
+                Problem(
+                    "policy",
+                    f"{stage!r} requires unknown stage {rule.requires!r}",
+                    at("policy", stage, "requires"),
+                )
+            )
+        for metric, text in rule.metrics.items():
+            try:
+                policy.parse_threshold(metric, text)
+            except InvalidInputError as e:
+                problems.append(Problem("policy", str(e), at("policy", stage, "metrics", metric)))
+    for name, entry in index.models.items():
+        if not is_name(name):
+            problems.append(
+                Problem("names", f"invalid model name {name!r}", at("models", name), name)
+            )
+        for version, item in entry.versions.items():
+            line = at("models", name, "versions", version)
+            if not is_version(version):
+                problems.append(
+                    Problem("names", f"invalid version {version!r}", line, name, version)
+                )
+            elif item.tag != f"{name}@{version}":
+                problems.append(
+                    Problem(
+                        "names", f"tag {item.tag!r} should be {name}@{version}", line, name, version
+                    )
+                )
+    return problems
+
+
+def _tags(index: Index, states: dict[str, ModelState], at: _Locator) -> list[Problem]:
+    problems = []
+    for name, entry in index.models.items():
+        state = states.get(name)
+        for version in entry.versions:
+            vs = state.versions.get(version) if state else None
+            if vs is None or not vs.registered:
+                problems.append(
+                    Problem(
+                        "tags",
+                        f"no tag {name}@{version}: the index lists a version that "
+                        "was never registered",
+                        at("models", name, "versions", version),
+                        name,
+                        version,
+                    )
+                )
+    for name, state in states.items():
+        listed = index.models[name].versions if name in index.models else {}
+        for version, vs in state.versions.items():
+            if vs.registered and version not in listed:
+                problems.append(
+                    Problem(
+                        "tags",
+                        f"tag {name}@{version} is missing from the index: run "
+                        "`modelreg index rebuild`",
+                        at("models", name),
+                        name,
+                        version,
+                    )
+                )
+    return problems
+
+
+def _stages(index: Index, states: dict[str, ModelState], at: _Locator) -> list[Problem]:
+    problems = []
+    for name, entry in index.models.items():
+        state = states.get(name)
+        realized = state.holders() if state else {}
+        for stage, version in entry.stages.items():
+            line = at("models", name, "stages", stage)
+            if stage not in index.stages:
+                problems.append(
+                    Problem(
+                        "stages",
+                        f"unknown stage {stage!r}: allowed are {', '.join(index.stages)}",
+                        line,
+                        name,
+                        version,
+                    )
+                )
+                continue
+            item = entry.versions.get(version)
+            vs = state.versions.get(version) if state else None
+            if item is None or vs is None or not vs.registered:
+                problems.append(
+                    Problem(
+                        "stages",
+                        f"{stage!r} names version {version!r}, which does not exist",
+                        line,
+                        name,
+                        version,
+                    )
+                )
+                continue
+            if item.deregistered or not vs.active:
+                problems.append(
+                    Problem(
+                        "stages",
+                        f"{stage!r} names deregistered version {version}",
+                        line,
+                        name,
+                        version,
+                    )
+                )
+                continue
+            if realized.get(stage) == version or state is None:
+                continue
+            rule = index.policy.get(stage)
+            if rule is None:
+                continue
+            held = state.held_stages(version)
+            for violation in policy.evaluate(
+                stage,
+                version,
+                requires=rule.requires,
+                thresholds=_valid(rule.metrics),
+                metrics=item.metrics,
+                held_stages=held,
+            ):
+                problems.append(
+                    Problem(f"policy.{violation.rule}", violation.message, line, name, version)
+                )
+        for stage, rule in index.policy.items():
+            if not rule.allow_empty and stage not in entry.stages and entry.versions:
+                problems.append(
+                    Problem(
+                        "policy.allow_empty",
+                        f"stage {stage!r} may not be empty",
+                        at("models", name, "stages"),
+                        name,
+                    )
+                )
+    return problems
+
+
+def _valid(thresholds: dict[str, str]) -> dict[str, str]:
+    """Thresholds that parse (the others are reported once, by the names rule)."""
+    valid = {}
+    for metric, text in thresholds.items():
+        try:
+            policy.parse_threshold(metric, text)
+        except InvalidInputError:
+            continue
+        valid[metric] = text
+    return valid
+
+
+def _remote_objects(root: Path, index: Index, at: _Locator) -> list[Problem]:
+    from modelreg import dvcio
+
+    wanted = {
+        (name, version): item.md5
+        for name, entry in index.models.items()
+        for version, item in entry.versions.items()
+        if item.md5 and not item.deregistered
+    }
+    missing = dvcio.missing_objects(root / ".dvc", sorted(set(wanted.values())))
+    return [
+        Problem(
+            "remote",
+            f"artifact {md5} is missing from the DVC remote: run `modelreg push`",
+            at("models", name, "versions", version),
+            name,
+            version,
+        )
+        for (name, version), md5 in sorted(wanted.items())
+        if md5 in missing
+    ]
