@@ -21,6 +21,7 @@ from modelreg.errors import (
     PolicyError,
     RegistryError,
 )
+from modelreg.models import LibraryVersionWarning, load_model, log_model
 from modelreg.records import (
     AppliedChange,
     Comparison,
@@ -33,6 +34,8 @@ from modelreg.records import (
 from modelreg.registry import Registry
 
 __all__ = [
+    "load_model",
+    "log_model",
     "AppliedChange",
     "Comparison",
     "ConflictError",
@@ -41,6 +44,7 @@ __all__ = [
     "GitError",
     "IndexError_",
     "IntegrityError",
+    "LibraryVersionWarning",
     "InvalidInputError",
     "ModelDetail",
     "ModelSummary",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from modelreg import dvccache, dvcfiles, dvcio, hashing, policy, sync
 from modelreg.errors import (
@@ -322,8 +322,11 @@ def register(
     message: str | None = None,
     allow_unchanged: bool = False,
     push: str | None = None,
+    card: dict[str, Any] | None = None,
 ) -> ModelVersion:
-    """Track ``path`` with DVC, index it, commit, and tag ``NAME@vX.Y.Z``."""
+    """Track ``path`` with DVC, index it, commit, and tag ``NAME@vX.Y.Z``.
+
+    ``card`` is the model card summary ``log_model`` wrote; it travels in the tag."""
     check_name(name)
     if version is not None:
         check_version(version)
@@ -368,6 +371,7 @@ def register(
             labels=entry.labels,
             registered_by=str(w.identity),
             registered_at=now,
+            card=card,
         )
         tag = TagName(name, EventKind.REGISTER, version=new_version)
         entry.versions[new_version] = VersionEntry(

@@ -61,6 +61,7 @@ def version_record(state: ModelState, version: str) -> ModelVersion:
         metrics=record.metrics if record else {},
         params=record.params if record else {},
         message=human_text(raw.message) if raw else "",
+        card=record.card if record else None,
     )
 
 
@@ -213,6 +214,9 @@ def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
     metric_keys = sorted(set(va.metrics) | set(vb.metrics))
     param_keys = sorted(set(va.params) | set(vb.params))
     changed = None if va.md5 is None or vb.md5 is None else va.md5 != vb.md5
+    sig_a = (va.card or {}).get("signature")
+    sig_b = (vb.card or {}).get("signature")
+    signature_changed = None if va.card is None or vb.card is None else sig_a != sig_b
     return Comparison(
         name=name,
         a=a,
@@ -222,4 +226,5 @@ def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
         artifact_changed=changed,
         md5_a=va.md5,
         md5_b=vb.md5,
+        signature_changed=signature_changed,
     )

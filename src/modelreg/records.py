@@ -56,6 +56,7 @@ class ArtifactRecord:
     labels: list[str] = field(list)
     registered_by: str
     registered_at: datetime
+    card: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         """Compact, key-sorted JSON: the machine-readable line of a registration tag."""
@@ -81,6 +82,7 @@ class ArtifactRecord:
                 registered_at=datetime.fromisoformat(
                     str(data["registered_at"]).replace("Z", "+00:00")
                 ),
+                card=data["card"] if isinstance(data.get("card"), dict) else None,
             )
         except (KeyError, TypeError, AttributeError) as e:
             raise ValueError(f"incomplete record: {e}") from e
@@ -121,6 +123,7 @@ class ModelVersion:
     metrics: dict[str, float] = field(dict)
     params: dict[str, Scalar] = field(dict)
     message: str = ""
+    card: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -169,6 +172,7 @@ class Comparison:
     artifact_changed: bool | None
     md5_a: str | None = None
     md5_b: str | None = None
+    signature_changed: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -172,6 +172,7 @@ class Registry:
         message: str | None = None,
         allow_unchanged: bool = False,
         push: str | None = None,
+        card: dict[str, Any] | None = None,
     ) -> ModelVersion:
         """Register the artifact at ``path`` as the next version of ``name``."""
         from modelreg import operations
@@ -190,6 +191,7 @@ class Registry:
             message=message,
             allow_unchanged=allow_unchanged,
             push=push,
+            card=card,
         )
 
     def promote(

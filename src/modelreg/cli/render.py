@@ -102,7 +102,32 @@ def version_detail(mv: ModelVersion) -> str:
     if mv.params:
         lines.append("  params:")
         lines += [f"    {k}: {_cell(v)}" for k, v in sorted(mv.params.items())]
+    if mv.card:
+        lines += _card(mv.card)
     return "\n".join(lines)
+
+
+def _card(card: dict[str, Any]) -> list[str]:
+    lines = ["  model card:", f"    flavor:     {card.get('flavor')} ({card.get('file')})"]
+    libraries = card.get("libraries") or {}
+    if libraries:
+        libs = ", ".join(f"{k} {v}" for k, v in sorted(libraries.items()))
+        lines.append(f"    libraries:  {libs}; Python {card.get('python')}")
+    signature = card.get("signature")
+    if signature:
+        if signature.get("features"):
+            pairs = zip(signature["features"], signature.get("dtypes") or [], strict=False)
+            lines.append("    signature:  " + ", ".join(f"{f}: {d}" for f, d in pairs))
+        else:
+            shape = signature.get("shape")
+            lines.append(
+                f"    signature:  {signature.get('type')} {signature.get('dtype', '')} "
+                f"shape {shape}".replace("  ", " ")
+            )
+    trusted = card.get("trusted_types") or []
+    if trusted:
+        lines.append(f"    trusts:     {', '.join(trusted)}")
+    return lines
 
 
 def events(items: Sequence[Event]) -> str:
@@ -134,6 +159,8 @@ def comparison(c: Comparison) -> str:
             rows.append([kind, d.key, d.a, d.b, delta])
     if rows:
         lines.append(table(["", "key", c.a, c.b, "delta"], rows))
+    if c.signature_changed is not None:
+        lines.append("signature: " + ("changed" if c.signature_changed else "unchanged"))
     if c.artifact_changed is None:
         lines.append("artifact: unknown (no md5 recorded)")
     else:
