@@ -22,7 +22,6 @@ from pathlib import Path
 os.environ["DVC_NO_ANALYTICS"] = "1"
 os.environ["GTO_NO_ANALYTICS"] = "1"
 
-import joblib  # type: ignore[import-untyped]  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 from sklearn.datasets import load_iris  # type: ignore[import-untyped]  # noqa: E402
@@ -32,13 +31,11 @@ from sklearn.model_selection import train_test_split  # type: ignore[import-unty
 import modelreg  # noqa: E402
 
 MODEL = "iris"
-ARTIFACT = "models/iris.joblib"
 SEED = 42
 # The venv's console scripts, not whatever is first on PATH: the demo must exercise this
 # checkout even when run without activating the venv.
 BIN = Path(sys.executable).parent
 MODELREG_CLI = BIN / "modelreg"
-DVC_CLI = BIN / "dvc"
 
 
 class DemoError(Exception):
@@ -110,21 +107,18 @@ def train(split: Split, c: float, max_iter: int) -> tuple[LogisticRegression, fl
     return model, float(model.score(x_test, y_test))
 
 
-def train_and_register(
-    reg: modelreg.Registry, repo: Path, split: Split, c: float, max_iter: int, why: str
-) -> modelreg.ModelVersion:
+def train_and_log(repo: Path, split: Split, c: float, max_iter: int) -> modelreg.ModelVersion:
     model, acc = train(split, c, max_iter)
-    path = repo / ARTIFACT
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path)
-    return reg.register(
+    # The MLflow-style one-liner: serialize (skops), write the model card, register.
+    return modelreg.log_model(
+        model,
         MODEL,
-        ARTIFACT,
         metrics={"accuracy": acc},
         params={"C": c, "max_iter": max_iter, "random_state": SEED},
         description="Logistic regression on the iris data set",
         labels=["sklearn", "tabular", "demo"],
-        message=why,
+        input_example=split[0][:5],
+        repo=repo,
     )
 
 
@@ -147,8 +141,8 @@ def demo(scratch: Path) -> None:
 
     section("2-3. train and register two versions")
     split = iris_split()
-    weak = train_and_register(reg, repo, split, 0.01, 200, "baseline: heavily regularized")
-    strong = train_and_register(reg, repo, split, 1.0, 200, "weaker regularization")
+    weak = train_and_log(repo, split, 0.01, 200)
+    strong = train_and_log(repo, split, 1.0, 200)
     for mv in (weak, strong):
         print(
             f"{mv.name} {mv.version}  accuracy={mv.metrics['accuracy']:.4f}  "
@@ -203,37 +197,43 @@ def demo(scratch: Path) -> None:
     expect(cmp.artifact_changed is True, "two differently trained models must differ in bytes")
 
     section("7. deploy production and push")
-    deployed = reg.get(f"{MODEL}#production", out=scratch / "deployed.joblib")
-    model: LogisticRegression = joblib.load(deployed)
+    model: LogisticRegression = modelreg.load_model(f"{MODEL}#production", repo=repo)
     _, x_test, _, y_test = split
     live_acc = float(model.score(x_test, y_test))
     registered_acc = reg.which(MODEL, "production").metrics["accuracy"]
-    print(f"fetched {deployed}")
+    print(f"load_model('{MODEL}#production'): {type(model).__name__}, md5 verified, skops")
     print(f"deployed model accuracy {live_acc:.4f}; registered {registered_acc:.4f}")
     expect(
         live_acc == registered_acc,
         f"deployed model scores {live_acc}, registry recorded {registered_acc}",
     )
+    deployed = reg.get(f"{MODEL}#production", out=scratch / "deployed")
+    files = ", ".join(sorted(p.name for p in deployed.iterdir()))
+    print(f"modelreg get {MODEL}#production -> {deployed} ({files})")
 
-    # A plain `dvc push` sends only what HEAD tracks (v1.1.0); every tagged version must
-    # reach the remote too, or a clone could not roll back to v1.0.0.
-    run([DVC_CLI, "push", "-q", "--all-tags"], cwd=repo)
+    # Bytes first (DVC remote), then the branch and every registry tag in one atomic push.
+    pushed = reg.push()
     objects = [p for p in dvc_remote.rglob("*") if p.is_file()]
-    print(f"dvc push: the DVC remote holds {len(objects)} object(s)")
-    expect(len(objects) >= 2, f"expected both versions' bytes in the DVC remote, found {objects}")
-
-    git(repo, "push", "-q", "origin", "main", "--tags")
+    print(
+        f"modelreg push: {len(pushed)} tags to origin; the DVC remote holds {len(objects)} objects"
+    )
+    expect(len(objects) >= 4, f"expected both versions' bytes in the DVC remote, found {objects}")
     remote_tags = sorted(
         line.split("refs/tags/", 1)[1]
         for line in git(repo, "ls-remote", "--tags", "origin").splitlines()
         if not line.endswith("^{}")  # peeled duplicates of annotated tags
     )
-    print(f"git push: origin has {len(remote_tags)} tags: {', '.join(remote_tags)}")
+    print(f"origin has {len(remote_tags)} tags: {', '.join(remote_tags)}")
     local_tags = sorted(git(repo, "tag", "--list").splitlines())
     expect(remote_tags == local_tags, f"origin tags {remote_tags} != local tags {local_tags}")
     remote_main = git(origin, "rev-parse", "main")
     expect(remote_main == git(repo, "rev-parse", "HEAD"), "origin/main is not the local HEAD")
     print(f"origin main at {remote_main[:12]}")
+    by_url = run(
+        [MODELREG_CLI, "which", MODEL, "production", "--repo", f"file://{origin}"], cwd=scratch
+    )
+    print(f"$ modelreg which {MODEL} production --repo file://{origin.name} -> {by_url}")
+    expect(by_url == strong.version, f"by URL production should be {strong.version}, is {by_url}")
 
     print(f"\nOK in {time.monotonic() - started:.1f}s")
 
