@@ -179,7 +179,7 @@ def test_push_without_a_dvc_remote_is_refused_before_any_tag_leaves(tmp_path: Pa
 def test_giving_up_after_bounded_retries_leaves_the_clone_as_it_was(
     shared: Shared, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from modelreg import operations, sync
+    from modelreg import sync, writer
 
     alice, bob = shared.clone("alice"), shared.clone("bob")
     write_model(alice, "alice")
@@ -187,7 +187,7 @@ def test_giving_up_after_bounded_retries_leaves_the_clone_as_it_was(
     write_model(bob, "bob")
     # Bob never gets to see Alice's push (his catch-up is a no-op), so every attempt races.
     monkeypatch.setattr(sync, "catch_up", lambda repo, remote, branch: None)
-    monkeypatch.setattr(operations, "PUSH_ATTEMPTS", 2)
+    monkeypatch.setattr(writer, "PUSH_ATTEMPTS", 2)
     before = snapshot(bob)
     with pytest.raises(ConflictError, match="gave up after 2 attempts.*churn@v1.0.0"):
         Registry(bob).register("churn", "models/churn.pkl", push="origin")

@@ -122,12 +122,13 @@ def with_artifact(repo: TagReader, mv: ModelVersion) -> ModelVersion:
 
 
 def show_model(repo: TagReader, name: str) -> ModelDetail:
-    """Every version of a model, newest first, with metrics and stage holders."""
+    """Every version of a model, newest first, with metrics and stage holders; the
+    description and labels are those of the most recent registration."""
     state = existing_state(repo, name)
-    versions = [version_record(state, v) for v in state.versions if state.versions[v].registered]
+    versions = [version_record(state, v) for v, vs in state.versions.items() if vs.registered]
     versions.sort(key=lambda mv: sort_key(mv.version), reverse=True)
-    newest = versions[0] if versions else None
-    record = parse_record(newest_tag.message) if (newest_tag := _newest_tag(state)) else None
+    newest = _newest_tag(state)
+    record = parse_record(newest.message) if newest is not None else None
     return ModelDetail(
         name=name,
         description=record.description if record else None,
@@ -135,7 +136,7 @@ def show_model(repo: TagReader, name: str) -> ModelDetail:
         deprecated=state.deprecated,
         latest=state.latest(),
         stages=state.holders(),
-        versions=versions if newest else [],
+        versions=versions,
     )
 
 

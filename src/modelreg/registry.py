@@ -205,9 +205,9 @@ class Registry:
         push: str | None = None,
     ) -> StageChange:
         """Assign ``stage`` to ``version``."""
-        from modelreg import operations
+        from modelreg import stages
 
-        return operations.promote(
+        return stages.promote(
             self._git, name, version, stage, message=message, force=force, push=push
         )
 
@@ -221,9 +221,9 @@ class Registry:
         force: bool = False,
     ) -> StageChange:
         """Unassign the current holder of ``stage`` (``force`` overrides ``allow_empty``)."""
-        from modelreg import operations
+        from modelreg import stages
 
-        return operations.demote(self._git, name, stage, message=message, push=push, force=force)
+        return stages.demote(self._git, name, stage, message=message, push=push, force=force)
 
     def propose(
         self,
@@ -237,9 +237,9 @@ class Registry:
     ) -> str:
         """Edit only the desired stage in ``registry.yaml`` for a pull request (``promote
         --no-tag``); with ``branch``, commit it there.  Returns the file or the commit."""
-        from modelreg import operations
+        from modelreg import stages
 
-        return operations.propose(
+        return stages.propose(
             self._git, name, version, stage, branch=branch, message=message, force=force
         )
 
@@ -253,9 +253,9 @@ class Registry:
         self, *, dry_run: bool = False, message: str | None = None, push: str | None = None
     ) -> list[AppliedChange]:
         """Create the tags that make the stages match ``registry.yaml``'s desired stages."""
-        from modelreg import operations
+        from modelreg import stages
 
-        return operations.apply(self._git, dry_run=dry_run, message=message, push=push)
+        return stages.apply(self._git, dry_run=dry_run, message=message, push=push)
 
     def rollback(
         self,
@@ -267,9 +267,9 @@ class Registry:
         push: str | None = None,
     ) -> StageChange:
         """Give ``stage`` back to its previous holder (or to ``to``)."""
-        from modelreg import operations
+        from modelreg import stages
 
-        return operations.rollback(self._git, name, stage, to=to, message=message, push=push)
+        return stages.rollback(self._git, name, stage, to=to, message=message, push=push)
 
     def deprecate(
         self,
@@ -280,9 +280,9 @@ class Registry:
         push: str | None = None,
     ) -> str:
         """Deregister one version, or deprecate the whole model; returns the tag."""
-        from modelreg import operations
+        from modelreg import stages
 
-        return operations.deprecate(self._git, name, version, message=message, push=push)
+        return stages.deprecate(self._git, name, version, message=message, push=push)
 
     def rebuild_index(self, *, message: str | None = None, push: str | None = None) -> Index:
         """Rewrite ``registry.yaml`` from the tags."""
@@ -293,6 +293,6 @@ class Registry:
     def push(self, remote: str = "origin") -> list[str]:
         """Publish local registry tags the remote lacks: artifact bytes first, then one atomic
         Git push of the branch and the tags.  Returns the tags pushed."""
-        from modelreg import operations
+        from modelreg import writer
 
-        return operations.push(self._git, remote)
+        return writer.push(self._git, remote)

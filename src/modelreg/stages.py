@@ -1,0 +1,404 @@
+"""Stage use cases: promote, propose (``--no-tag``), demote, rollback, deprecate, apply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from modelreg import policy
+from modelreg.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotARegistryError,
+    NotFoundError,
+    PolicyError,
+)
+from modelreg.gitrepo import GitRepo, RawTag
+from modelreg.grammar import EventKind, TagName, check_name, check_stage, check_version, format_tag
+from modelreg.index import (
+    INDEX_FILE,
+    Index,
+    IndexEditor,
+    load_index,
+    write_atomic,
+)
+from modelreg.locking import write_lock
+from modelreg.queries import model_state
+from modelreg.records import AppliedChange, StageChange
+from modelreg.state import ModelState, holder_sequence, replay
+from modelreg.tagmessage import compose, parse_record
+from modelreg.writer import Write, run_write
+
+
+def _sync_stages(w: Write, before: ModelState, new_tag: RawTag) -> ModelState:
+    """Make the index's desired stages equal the stages the tags now realize."""
+    after = replay(before.name, [*(e.raw for e in before.events), new_tag])
+    w.index.entry(before.name).stages = after.holders()
+    return after
+
+
+def _check_stage_allowed(index: IndexEditor, stage: str) -> None:
+    check_stage(stage)
+    if index.stages and stage not in index.stages:
+        allowed = ", ".join(index.stages)
+        raise InvalidInputError(
+            f"unknown stage {stage!r}: allowed stages are {allowed} "
+            f"(edit `stages:` in {INDEX_FILE} to add one)"
+        )
+
+
+def _require_active(state: ModelState, version: str) -> None:
+    vs = state.versions.get(version)
+    if vs is None or not vs.registered:
+        raise NotFoundError(
+            f"{state.name} has no version {version}: see `modelreg show {state.name}`"
+        )
+    if not vs.active:
+        raise ConflictError(f"{state.name} {version} is deregistered: pick an active version")
+
+
+# -- stages ------------------------------------------------------------------------------
+
+
+def _stage_message(headline: str, message: str | None, forced: bool) -> str:
+    note = message
+    if forced:
+        note = ((message or "") + "\n\nPolicy overridden with --force.").strip()
+    return compose(headline, note)
+
+
+def promote(
+    repo: GitRepo,
+    name: str,
+    version: str,
+    stage: str,
+    *,
+    message: str | None = None,
+    force: bool = False,
+    push: str | None = None,
+) -> StageChange:
+    """Assign ``stage`` to ``version`` with a ``NAME#STAGE#N`` tag; record it in the index."""
+    check_name(name)
+    check_version(version)
+
+    def body(w: Write) -> StageChange:
+        _check_stage_allowed(w.index, stage)
+        state = model_state(repo, name)
+        _require_active(state, version)
+        if state.deprecated:
+            raise ConflictError(f"model {name!r} is deprecated: register a new version first")
+        if state.holder(stage) == version:
+            raise ConflictError(f"{name} {version} already holds {stage!r}: nothing to do")
+        problems = policy_problems(w.index, state, version, stage)
+        if problems and not force:
+            raise PolicyError(
+                f"{name} {version} cannot enter {stage!r}: {problems[0].message} "
+                f"(policy in {INDEX_FILE}; --force overrides it)"
+            )
+        headline = f"Promote {name} {version} to {stage}"
+        return _assign(w, state, version, stage, headline, message, bool(problems))
+
+    return run_write(repo, body, push=push)
+
+
+def propose(
+    repo: GitRepo,
+    name: str,
+    version: str,
+    stage: str,
+    *,
+    branch: str | None = None,
+    message: str | None = None,
+    force: bool = False,
+) -> str:
+    """Change only the desired stage in ``registry.yaml``, for a pull request.
+
+    Without ``branch`` the working tree's file is edited (commit it yourself); with it, the
+    change is committed on a new branch from HEAD and nothing else is touched.  Policies
+    are checked now so a proposal CI would reject is refused early (``force`` skips them).
+    Returns the file path or the new commit.
+    """
+    check_name(name)
+    check_version(version)
+    with write_lock(repo.git_dir):
+        index = IndexEditor.load(repo.root)
+        if index is None:
+            raise NotARegistryError(
+                f"{repo.root} is not a modelreg registry (no {INDEX_FILE}): run `modelreg init`"
+            )
+        _check_stage_allowed(index, stage)
+        state = model_state(repo, name)
+        _require_active(state, version)
+        problems = policy_problems(index, state, version, stage)
+        if problems and not force:
+            raise PolicyError(
+                f"{name} {version} cannot enter {stage!r}: {problems[0].message} "
+                f"(policy in {INDEX_FILE}; --force overrides it)"
+            )
+        index.entry(name).stages[stage] = version
+        text = index.render().encode("utf-8")
+        if branch is None:
+            write_atomic(repo.root / INDEX_FILE, text)
+            return str(repo.root / INDEX_FILE)
+        head = repo.head_commit()
+        if head is None:
+            raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+        repo.identity()
+        headline = f"Propose {name} {version} for {stage}"
+        return repo.commit_file_to_new_branch(
+            branch, INDEX_FILE, text, compose(headline, message), head
+        )
+
+
+def version_metrics(state: ModelState, version: str) -> dict[str, float]:
+    """The metrics recorded in a version's registration tag."""
+    vs = state.versions.get(version)
+    record = parse_record(vs.tag.message) if vs is not None and vs.tag is not None else None
+    return dict(record.metrics) if record else {}
+
+
+def policy_problems(
+    index: IndexEditor, state: ModelState, version: str, stage: str
+) -> list[policy.Violation]:
+    """The rules of ``stage``'s policy that ``version`` breaks."""
+    rule = index.policy.get(stage)
+    if rule is None:
+        return []
+    return policy.evaluate(
+        stage,
+        version,
+        requires=rule.requires,
+        thresholds=rule.metrics,
+        metrics=version_metrics(state, version),
+        held_stages=state.held_stages(version),
+    )
+
+
+def _assign(
+    w: Write,
+    state: ModelState,
+    version: str,
+    stage: str,
+    headline: str,
+    message: str | None,
+    forced: bool,
+) -> StageChange:
+    name = state.name
+    tag = TagName(name, EventKind.ASSIGN, stage=stage, counter=state.max_counter + 1)
+    commit = state.versions[version].commit
+    created = w.tag(tag, commit, _stage_message(headline, message, forced), state)
+    after = _sync_stages(w, state, created)
+    w.save_index()
+    w.commit([INDEX_FILE], compose(headline, message))
+    return StageChange(
+        name=name, stage=stage, tag=created.name, version=version, holder=after.holder(stage)
+    )
+
+
+def demote(
+    repo: GitRepo,
+    name: str,
+    stage: str,
+    *,
+    message: str | None = None,
+    push: str | None = None,
+    force: bool = False,
+) -> StageChange:
+    """Unassign the current holder of ``stage``; report who holds it afterwards."""
+    check_name(name)
+    check_stage(stage)
+
+    def body(w: Write) -> StageChange:
+        state = model_state(repo, name)
+        holder = state.holder(stage)
+        if holder is None:
+            raise NotFoundError(f"no version of {name!r} holds stage {stage!r}: nothing to demote")
+        rule = w.index.policy.get(stage)
+        if rule is not None and not rule.allow_empty and not force:
+            remaining = replay(
+                name, [*(e.raw for e in state.events), _probe_unassign(state, stage)]
+            )
+            if remaining.holder(stage) is None:
+                raise PolicyError(
+                    f"stage {stage!r} of {name} may not be left empty (allow_empty: false in "
+                    f"{INDEX_FILE}): promote another version instead, or pass --force"
+                )
+        headline = f"Demote {name} {holder} from {stage}"
+        tag = TagName(name, EventKind.UNASSIGN, stage=stage, counter=state.max_counter + 1)
+        created = w.tag(tag, state.versions[holder].commit, compose(headline, message), state)
+        after = _sync_stages(w, state, created)
+        w.save_index()
+        w.commit([INDEX_FILE], compose(headline, message))
+        return StageChange(
+            name=name, stage=stage, tag=created.name, version=holder, holder=after.holder(stage)
+        )
+
+    return run_write(repo, body, push=push)
+
+
+def rollback(
+    repo: GitRepo,
+    name: str,
+    stage: str,
+    *,
+    to: str | None = None,
+    message: str | None = None,
+    push: str | None = None,
+) -> StageChange:
+    """Give ``stage`` back to the version that held it before the current holder."""
+    check_name(name)
+    check_stage(stage)
+    if to is not None:
+        check_version(to)
+
+    def body(w: Write) -> StageChange:
+        _check_stage_allowed(w.index, stage)
+        state = model_state(repo, name)
+        current = state.holder(stage)
+        if current is None:
+            raise NotFoundError(
+                f"no version of {name!r} holds stage {stage!r}: nothing to roll back"
+            )
+        target = to if to is not None else _previous_holder(state, stage, current)
+        _require_active(state, target)
+        if target == current:
+            raise ConflictError(f"{name} {target} already holds {stage!r}: nothing to do")
+        headline = f"Roll back {name} {stage} from {current} to {target}"
+        return _assign(w, state, target, stage, headline, message, False)
+
+    return run_write(repo, body, push=push)
+
+
+def _probe_unassign(state: ModelState, stage: str) -> RawTag:
+    """The tag a demotion would create, for asking what would hold the stage after it."""
+    holder = state.holder(stage)
+    assert holder is not None
+    name = format_tag(
+        TagName(state.name, EventKind.UNASSIGN, stage=stage, counter=state.max_counter + 1)
+    )
+    return RawTag(name, state.versions[holder].commit, state.last_timestamp + 1, "", "", "")
+
+
+def _previous_holder(state: ModelState, stage: str, current: str) -> str:
+    for version in reversed(holder_sequence(state, stage)[:-1]):
+        vs = state.versions.get(version)
+        if version != current and vs is not None and vs.registered and vs.active:
+            return version
+    raise NotFoundError(
+        f"no earlier active version of {state.name!r} held {stage!r}: "
+        "pass --to VERSION to choose one"
+    )
+
+
+def deprecate(
+    repo: GitRepo,
+    name: str,
+    version: str | None = None,
+    *,
+    message: str | None = None,
+    push: str | None = None,
+) -> str:
+    """Deregister one version (``NAME@vX.Y.Z!``) or deprecate the model (``NAME@deprecated``)."""
+    check_name(name)
+
+    def body(w: Write) -> str:
+        state = model_state(repo, name)
+        if not state.exists:
+            raise NotFoundError(f"no model named {name!r} in this registry: check `modelreg list`")
+        entry = w.index.entry(name)
+        if version is not None:
+            check_version(version)
+            _require_active(state, version)
+            headline = f"Deregister {name} {version}"
+            tag = TagName(name, EventKind.DEREGISTER, version=version)
+            target = state.versions[version].commit
+            if version in entry.versions:
+                entry.versions[version].deregistered = True
+        else:
+            if state.deprecated:
+                raise ConflictError(f"model {name!r} is already deprecated: nothing to do")
+            headline = f"Deprecate {name}"
+            tag = TagName(name, EventKind.DEPRECATE)
+            latest = state.latest()
+            target = state.versions[latest].commit if latest else state.events[-1].raw.commit
+            entry.deprecated = True
+            if repo.tags([f"refs/tags/{format_tag(tag)}"]):
+                raise ConflictError(
+                    f"tag {format_tag(tag)!r} exists from an earlier deprecation: "
+                    "GTO's format allows one; delete it with `git tag -d` first"
+                )
+        created = w.tag(tag, target, compose(headline, message), state)
+        _sync_stages(w, state, created)
+        w.save_index()
+        w.commit([INDEX_FILE], compose(headline, message))
+        return created.name
+
+    return run_write(repo, body, push=push)
+
+
+# -- apply -------------------------------------------------------------------------------
+
+CreateTag = Callable[[TagName, str, str, ModelState], RawTag]
+
+
+def apply(
+    repo: GitRepo,
+    *,
+    dry_run: bool = False,
+    message: str | None = None,
+    push: str | None = None,
+) -> list[AppliedChange]:
+    """Create the assignment and unassignment tags that make the tags' stage holders equal
+    the desired ``stages:`` of every model in ``registry.yaml``.  Idempotent."""
+    if dry_run:
+        index = load_index(repo.root)
+        if index is None:
+            raise NotARegistryError(f"no {INDEX_FILE} in {repo.root}: run `modelreg init`")
+
+        def pretend(tag: TagName, target: str, msg: str, state: ModelState) -> RawTag:
+            return RawTag(format_tag(tag), target, state.last_timestamp + 1, "", "", msg)
+
+        return _reconcile(repo, index, pretend, message)
+
+    def body(w: Write) -> list[AppliedChange]:
+        index = load_index(repo.root)
+        assert index is not None  # writing() has checked it exists
+        return _reconcile(repo, index, w.tag, message)
+
+    return run_write(repo, body, push=push)
+
+
+def _reconcile(
+    repo: GitRepo, index: Index, create: CreateTag, message: str | None
+) -> list[AppliedChange]:
+    changes = []
+    for name, entry in sorted(index.models.items()):
+        state = model_state(repo, name)
+        raws = [e.raw for e in state.events]
+        for stage in sorted(set(entry.stages) | set(state.holders())):
+            want = entry.stages.get(stage)
+            # An unassignment can uncover an older active holder (GTO's rule), so repeat;
+            # each round removes one active pair, so the loop ends.
+            for _ in range(len(state.active_pairs) + 2):
+                holder = state.holder(stage)
+                if holder == want:
+                    break
+                if want is not None:
+                    _require_active(state, want)
+                    kind, version = EventKind.ASSIGN, want
+                    headline = f"Apply {INDEX_FILE}: promote {name} {want} to {stage}"
+                else:
+                    assert holder is not None
+                    kind, version = EventKind.UNASSIGN, holder
+                    headline = f"Apply {INDEX_FILE}: demote {name} {holder} from {stage}"
+                tag = TagName(name, kind, stage=stage, counter=state.max_counter + 1)
+                created = create(
+                    tag, state.versions[version].commit, compose(headline, message), state
+                )
+                raws.append(created)
+                state = replay(name, raws)
+                changes.append(
+                    AppliedChange(
+                        name=name, stage=stage, action=kind, version=version, tag=created.name
+                    )
+                )
+    return changes
