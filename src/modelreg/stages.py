@@ -88,14 +88,9 @@ def promote(
             raise ConflictError(f"model {name!r} is deprecated: register a new version first")
         if state.holder(stage) == version:
             raise ConflictError(f"{name} {version} already holds {stage!r}: nothing to do")
-        problems = policy_problems(w.index, state, version, stage)
-        if problems and not force:
-            raise PolicyError(
-                f"{name} {version} cannot enter {stage!r}: {problems[0].message} "
-                f"(policy in {INDEX_FILE}; --force overrides it)"
-            )
+        overridden = _enforce_policy(w.index, state, version, stage, force)
         headline = f"Promote {name} {version} to {stage}"
-        return _assign(w, state, version, stage, headline, message, bool(problems))
+        return _assign(w, state, version, stage, headline, message, overridden)
 
     return run_write(repo, body, push=push)
 
@@ -128,12 +123,7 @@ def propose(
         _check_stage_allowed(index, stage)
         state = model_state(repo, name)
         _require_active(state, version)
-        problems = policy_problems(index, state, version, stage)
-        if problems and not force:
-            raise PolicyError(
-                f"{name} {version} cannot enter {stage!r}: {problems[0].message} "
-                f"(policy in {INDEX_FILE}; --force overrides it)"
-            )
+        _enforce_policy(index, state, version, stage, force)
         index.entry(name).stages[stage] = version
         text = index.render().encode("utf-8")
         if branch is None:
@@ -147,6 +137,20 @@ def propose(
         return repo.commit_file_to_new_branch(
             branch, INDEX_FILE, text, compose(headline, message), head
         )
+
+
+def _enforce_policy(
+    index: IndexEditor, state: ModelState, version: str, stage: str, force: bool
+) -> bool:
+    """Refuse a change the stage's policy forbids, unless forced; returns whether a rule
+    was overridden (the tag message then says so)."""
+    problems = policy_problems(index, state, version, stage)
+    if problems and not force:
+        raise PolicyError(
+            f"{state.name} {version} cannot enter {stage!r}: {problems[0].message} "
+            f"(policy in {INDEX_FILE}; --force overrides it)"
+        )
+    return bool(problems)
 
 
 def version_metrics(state: ModelState, version: str) -> dict[str, float]:
