@@ -41,9 +41,21 @@ T0 = 1_700_000_000  # 2023-11-14, well in the past: new tags are always dated la
 STEP = 60  # seconds between two synthetic events (all models share one clock)
 
 
+# Set by run.py: a private bytecode cache for every Python process the benchmark starts.
+PYCACHE_PREFIX: str | None = None
+
+
 def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for every process the benchmark starts: a Git identity, no analytics."""
+    """Environment for every process the benchmark starts: a Git identity, no analytics.
+
+    With :data:`PYCACHE_PREFIX` set, Python writes and reads bytecode there (and
+    ``PYTHONDONTWRITEBYTECODE`` is dropped), so commands are timed with cached bytecode, as an
+    installed package runs, without writing ``__pycache__`` folders into the checkout.
+    """
     env = dict(os.environ)
+    if PYCACHE_PREFIX is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = PYCACHE_PREFIX
     env.update(
         {
             "GIT_AUTHOR_NAME": AUTHOR_NAME,

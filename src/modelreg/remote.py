@@ -10,7 +10,6 @@ commits only (``--depth=1``), with file contents fetched lazily (``--filter=blob
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
@@ -76,6 +75,8 @@ def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def mirror(url: str, patterns: Sequence[str]) -> GitRepo:
     """A bare, shallow, blob-less local mirror of the remote's tags matching ``patterns``."""
+    import hashlib  # only the mirror path pays for it; ``which`` by URL does not
+
     path = _cache_root() / hashlib.sha256(url.encode()).hexdigest()[:24]
     if not (path / "HEAD").exists():
         path.mkdir(parents=True, exist_ok=True)
