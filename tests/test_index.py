@@ -73,13 +73,33 @@ def test_write_keeps_file_mode_and_is_idempotent(tmp_path: Path) -> None:
     [
         ("models:\n  churn:\n    versions: [\n", r"registry.yaml:\d+: invalid YAML"),
         ("- a\n- b\n", "expected a mapping"),
-        ("models:\n  churn:\n    pathh: x\n", r"registry.yaml:3: models.churn.pathh: Extra inputs"),
+        (
+            "models:\n  churn:\n    pathh: x\n",
+            r"registry.yaml:3: models.churn.pathh: unknown key 'pathh'",
+        ),
         (
             "models:\n  churn:\n    versions:\n      v1.0.0:\n        tag: churn@v1.0.0\n"
             "        size: big\n",
             r"registry.yaml:6: models.churn.versions.v1.0.0.size",
         ),
-        ("stages: production\n", r"registry.yaml:1: stages"),
+        (
+            "models:\n  m:\n    versions:\n      v1.0.0:\n        tag: m@v1.0.0\n"
+            "        metrics: {acc: high}\n",
+            r"registry.yaml:6: models.m.versions.v1.0.0.metrics.acc: expected a number, got 'high'",
+        ),
+        (
+            "models:\n  m:\n    versions:\n      v1.0.0: {md5: abc}\n",
+            r"registry.yaml:4: models.m.versions.v1.0.0: missing key 'tag'",
+        ),
+        (
+            "models:\n  m:\n    deprecated: 1\n",
+            r"registry.yaml:3: models.m.deprecated: expected true or false, got 1",
+        ),
+        (
+            "policy:\n  prod:\n    metrics: {acc: 0.9}\n",
+            r"registry.yaml:3: policy.prod.metrics.acc: expected a string, got 0.9",
+        ),
+        ("stages: production\n", r"registry.yaml:1: stages: expected a list, got 'production'"),
     ],
 )
 def test_malformed_index_is_one_line_with_location(text: str, pattern: str) -> None:

@@ -7,15 +7,19 @@ model is a small diff, and writing the same content twice produces the same byte
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import re
 import tempfile
+import types
+import typing
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelreg.errors import IndexError_
 from modelreg.index_header import DEFAULT_STAGES, INDEX_FILE
@@ -27,59 +31,131 @@ __all__ = ["DEFAULT_STAGES", "INDEX_FILE"]
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
+# The schema is a handful of dataclasses checked by ``_convert`` below rather than pydantic
+# models: importing pydantic and building its schemas cost ~0.35 s, more than half of a whole
+# `promote`, and every write reads the index.
 
-class _Strict(BaseModel):
-    # defer_build: a write that validates one model block builds only the schemas it uses.
-    model_config = ConfigDict(extra="forbid", defer_build=True)
 
-
-class VersionEntry(_Strict):
+@dataclass
+class VersionEntry:
     """The index's copy of one version's immutable record."""
 
     tag: str
     md5: str | None = None
     size: int | None = None
     nfiles: int | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    params: dict[str, Scalar] = Field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Scalar] = field(default_factory=dict)
     registered_by: str | None = None
     registered_at: str | None = None
     deregistered: bool = False
 
-    @field_validator("registered_at", mode="before")
-    @classmethod
-    def _iso(cls, value: object) -> object:
-        # YAML turns an unquoted timestamp into a datetime; keep the index's text form.
-        if isinstance(value, datetime):
-            return format_time(value)
-        return value
 
-
-class ModelEntry(_Strict):
+@dataclass
+class ModelEntry:
     """One model: descriptive fields, desired stages and its versions."""
 
     description: str | None = None
     path: str | None = None
-    labels: list[str] = Field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
     deprecated: bool = False
-    stages: dict[str, str] = Field(default_factory=dict)
-    versions: dict[str, VersionEntry] = Field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, VersionEntry] = field(default_factory=dict)
 
 
-class StagePolicy(_Strict):
+@dataclass
+class StagePolicy:
     """Rules a version must meet to enter a stage."""
 
     requires: str | None = None
-    metrics: dict[str, str] = Field(default_factory=dict)
+    metrics: dict[str, str] = field(default_factory=dict)
     allow_empty: bool = True
 
 
-class Index(_Strict):
+@dataclass
+class Index:
     """The whole ``registry.yaml``."""
 
-    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_STAGES))
-    policy: dict[str, StagePolicy] = Field(default_factory=dict)
-    models: dict[str, ModelEntry] = Field(default_factory=dict)
+    stages: list[str] = field(default_factory=lambda: list(DEFAULT_STAGES))
+    policy: dict[str, StagePolicy] = field(default_factory=dict)
+    models: dict[str, ModelEntry] = field(default_factory=dict)
+
+
+class _Invalid(Exception):
+    """A value of the wrong shape, at ``loc`` (keys from the top of the file)."""
+
+    def __init__(self, loc: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+_SCALARS: dict[Any, tuple[type, ...]] = {
+    str: (str,),
+    int: (int,),
+    float: (int, float),
+    bool: (bool,),
+}
+_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _convert(value: Any, hint: Any, loc: tuple[str, ...]) -> Any:
+    """``value`` checked against type ``hint`` (dataclasses built); :class:`_Invalid` if not."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        if hint == Scalar or set(options) == {float, int, str, bool}:
+            if isinstance(value, str | int | float | bool):
+                return value
+            raise _Invalid(loc, f"expected a number, string or boolean, got {value!r}")
+        return _convert(value, options[0], loc)
+    if origin is list:
+        if not isinstance(value, list):
+            raise _Invalid(loc, f"expected a list, got {value!r}")
+        return [_convert(v, args[0], (*loc, str(i))) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _Invalid(loc, f"expected a mapping, got {value!r}")
+        return {str(k): _convert(v, args[1], (*loc, str(k))) for k, v in value.items()}
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, loc)
+    if hint is str and isinstance(value, datetime):
+        return format_time(value)  # YAML reads an unquoted timestamp as a datetime
+    accepted = _SCALARS[hint]
+    if isinstance(value, bool) and hint is not bool or not isinstance(value, accepted):
+        raise _Invalid(loc, f"expected {_NAMES[hint]}, got {value!r}")
+    if hint is float:
+        return float(typing.cast(float, value))  # checked above: an int or a float
+    return value
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _build(cls: Any, value: Any, loc: tuple[str, ...]) -> Any:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise _Invalid(loc, f"expected a mapping, got {value!r}")
+    hints = _hints(cls)
+    unknown = [k for k in value if k not in hints]
+    if unknown:
+        key = str(unknown[0])
+        raise _Invalid((*loc, key), f"unknown key {key!r} (allowed: {', '.join(hints)})")
+    kwargs = {k: _convert(v, hints[k], (*loc, str(k))) for k, v in value.items()}
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [k for k in required if k not in kwargs]
+    if missing:
+        raise _Invalid(loc, f"missing key {missing[0]!r}")
+    return cls(**kwargs)
 
 
 def format_time(value: datetime) -> str:
@@ -139,14 +215,13 @@ def parse_index(text: str, source: str = INDEX_FILE, line_offset: int = 0) -> In
     if not isinstance(data, dict):
         raise IndexError_(f"{source}: expected a mapping at the top level: fix the file")
     try:
-        return Index.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = tuple(err["loc"])
-        line = _line_of(text, loc)
+        index: Index = _build(Index, data, ())
+    except _Invalid as e:
+        line = _line_of(text, e.loc)
         where = f":{line + line_offset}" if line else ""
-        dotted = ".".join(str(p) for p in loc)
-        raise IndexError_(f"{source}{where}: {dotted}: {err['msg']}: fix the file") from e
+        dotted = ".".join(e.loc)
+        raise IndexError_(f"{source}{where}: {dotted}: {e.message}: fix the file") from None
+    return index
 
 
 def load_index(root: Path) -> Index | None:
@@ -196,6 +271,17 @@ def _model_dict(entry: ModelEntry, stage_order: list[str]) -> dict[str, Any]:
     return data
 
 
+def _policy_dict(rule: StagePolicy) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if rule.requires is not None:
+        data["requires"] = rule.requires
+    if rule.metrics:
+        data["metrics"] = _Flow(list(rule.metrics.items()))
+    if not rule.allow_empty:
+        data["allow_empty"] = False
+    return data
+
+
 def _dump(data: dict[str, Any]) -> str:
     text: str = yaml.dump(data, Dumper=_IndexDumper, sort_keys=False, allow_unicode=True, width=100)
     return text
@@ -211,9 +297,7 @@ def dump_index(index: Index) -> str:
     """Serialize in the stable order described in the module docstring."""
     data: dict[str, Any] = {"stages": _FlowList(index.stages)}
     if index.policy:
-        data["policy"] = {
-            stage: rule.model_dump(exclude_defaults=True) for stage, rule in index.policy.items()
-        }
+        data["policy"] = {stage: _policy_dict(rule) for stage, rule in index.policy.items()}
     data["models"] = {
         name: _model_dict(entry, index.stages) for name, entry in sorted(index.models.items())
     }

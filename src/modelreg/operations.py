@@ -296,12 +296,8 @@ def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:
             )
         else:
             when = datetime.fromtimestamp(vs.tag.timestamp, tz=timezone.utc)
-            item = item.model_copy(
-                update={
-                    "registered_by": f"{vs.tag.tagger_name} <{vs.tag.tagger_email}>",
-                    "registered_at": format_time(when),
-                }
-            )
+            item.registered_by = f"{vs.tag.tagger_name} <{vs.tag.tagger_email}>"
+            item.registered_at = format_time(when)
         entry.versions[version] = item
     if last_record is not None:
         entry.path = last_record.path

@@ -4,7 +4,7 @@ All frozen: a record is a fact about the registry at the time it was read.  They
 dataclasses rather than pydantic models on purpose: a read query's budget is a few hundred
 milliseconds and pydantic's import and schema building alone cost about a hundred (measured
 with ``python -X importtime``).  Validation happens where untrusted input enters: the CLI's
-options, ``registry.yaml`` (pydantic, in ``index.py``) and tag messages (``from_json``).
+options, ``registry.yaml`` (``index.py``) and tag messages (``from_json``).
 """
 
 from __future__ import annotations
