@@ -130,9 +130,7 @@ def _data(payload: bytes) -> bytes:
 
 
 def _pointer(name: str, md5: str, size: int) -> bytes:
-    return (
-        f"outs:\n- md5: {md5}\n  size: {size}\n  hash: md5\n  path: {name}.pkl\n"
-    ).encode()
+    return (f"outs:\n- md5: {md5}\n  size: {size}\n  hash: md5\n  path: {name}.pkl\n").encode()
 
 
 def _dvc_yaml(names: list[str]) -> bytes:
@@ -193,14 +191,16 @@ def build(
             clock += STEP
             mark += 1
             version = version_name(r)
-            md5 = "%032x" % rng.getrandbits(128)
+            md5 = f"{rng.getrandbits(128):032x}"
             size = rng.randint(10_000, 5_000_000)
             record = ArtifactRecord(
                 path=f"models/{name}.pkl",
                 md5=md5,
                 size=size,
-                metrics={"accuracy": round(0.5 + 0.49 * rng.random(), 4),
-                         "latency_ms": round(5 + 50 * rng.random(), 2)},
+                metrics={
+                    "accuracy": round(0.5 + 0.49 * rng.random(), 4),
+                    "latency_ms": round(5 + 50 * rng.random(), 2),
+                },
                 params={"C": round(rng.uniform(0.01, 10), 3), "max_depth": rng.randint(2, 12)},
                 description=f"Synthetic model {name}",
                 labels=["bench"],
@@ -317,8 +317,9 @@ def _index_text(layout: Layout, records: dict[str, list[object]]) -> str | None:
             index.models[name] = entry
         return dump_index(index)
     except Exception as e:  # noqa: BLE001 - fall back to `modelreg index rebuild`
-        print(f"synth: index.py API changed ({e!r}); using `modelreg index rebuild`",
-              file=sys.stderr)
+        print(
+            f"synth: index.py API changed ({e!r}); using `modelreg index rebuild`", file=sys.stderr
+        )
         return None
 
 
@@ -335,8 +336,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     models, versions = parse_size(args.size)
-    build(args.path.absolute(), models, versions,
-          bare=args.bare.absolute() if args.bare else None, seed=args.seed)
+    build(
+        args.path.absolute(),
+        models,
+        versions,
+        bare=args.bare.absolute() if args.bare else None,
+        seed=args.seed,
+    )
 
 
 if __name__ == "__main__":
