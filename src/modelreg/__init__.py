@@ -7,35 +7,41 @@ Versions and stages are GTO-compatible annotated Git tags; the bytes live in a D
 >>> reg = modelreg.Registry(".")                                  # doctest: +SKIP
 >>> reg.which("churn", "production").version                      # doctest: +SKIP
 'v1.3.0'
+
+Names are imported on first use (PEP 562), so ``import modelreg`` and a CLI query pay only
+for the modules they touch.
 """
 
-from modelreg.errors import (
-    ConflictError,
-    DvcError,
-    GitError,
-    IndexError_,
-    IntegrityError,
-    InvalidInputError,
-    NotARegistryError,
-    NotFoundError,
-    PolicyError,
-    RegistryError,
-)
-from modelreg.models import LibraryVersionWarning, load_model, log_model
-from modelreg.records import (
-    AppliedChange,
-    Comparison,
-    Event,
-    ModelDetail,
-    ModelSummary,
-    ModelVersion,
-    StageChange,
-)
-from modelreg.registry import Registry
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Registry": "modelreg.registry",
+    "log_model": "modelreg.models",
+    "load_model": "modelreg.models",
+    "LibraryVersionWarning": "modelreg.models",
+    "AppliedChange": "modelreg.records",
+    "Comparison": "modelreg.records",
+    "Event": "modelreg.records",
+    "ModelDetail": "modelreg.records",
+    "ModelSummary": "modelreg.records",
+    "ModelVersion": "modelreg.records",
+    "StageChange": "modelreg.records",
+    "ConflictError": "modelreg.errors",
+    "DvcError": "modelreg.errors",
+    "GitError": "modelreg.errors",
+    "IndexError_": "modelreg.errors",
+    "IntegrityError": "modelreg.errors",
+    "InvalidInputError": "modelreg.errors",
+    "NotARegistryError": "modelreg.errors",
+    "NotFoundError": "modelreg.errors",
+    "PolicyError": "modelreg.errors",
+    "RegistryError": "modelreg.errors",
+}
 
 __all__ = [
-    "load_model",
-    "log_model",
     "AppliedChange",
     "Comparison",
     "ConflictError",
@@ -44,8 +50,8 @@ __all__ = [
     "GitError",
     "IndexError_",
     "IntegrityError",
-    "LibraryVersionWarning",
     "InvalidInputError",
+    "LibraryVersionWarning",
     "ModelDetail",
     "ModelSummary",
     "ModelVersion",
@@ -55,4 +61,45 @@ __all__ = [
     "Registry",
     "RegistryError",
     "StageChange",
+    "load_model",
+    "log_model",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelreg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:
+    from modelreg.errors import (
+        ConflictError,
+        DvcError,
+        GitError,
+        IndexError_,
+        IntegrityError,
+        InvalidInputError,
+        NotARegistryError,
+        NotFoundError,
+        PolicyError,
+        RegistryError,
+    )
+    from modelreg.models import LibraryVersionWarning, load_model, log_model
+    from modelreg.records import (
+        AppliedChange,
+        Comparison,
+        Event,
+        ModelDetail,
+        ModelSummary,
+        ModelVersion,
+        StageChange,
+    )
+    from modelreg.registry import Registry

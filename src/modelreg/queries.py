@@ -13,6 +13,7 @@ from modelreg.gitrepo import RawTag, TagReader
 from modelreg.grammar import (
     EventKind,
     Reference,
+    TagName,
     check_name,
     check_stage,
     check_version,
@@ -21,7 +22,7 @@ from modelreg.grammar import (
 )
 from modelreg.records import Comparison, Event, ModelDetail, ModelSummary, ModelVersion, ValueDelta
 from modelreg.semver import sort_key
-from modelreg.state import ModelState, replay
+from modelreg.state import ModelState, replay, replay_parsed
 from modelreg.tagmessage import human_text, parse_record
 
 
@@ -157,12 +158,12 @@ def history(repo: TagReader, name: str | None) -> list[Event]:
 
 def all_states(repo: TagReader, messages: bool = True) -> dict[str, ModelState]:
     """Every model's state, from one listing of all tags."""
-    grouped: dict[str, list[RawTag]] = defaultdict(list)
+    grouped: dict[str, list[tuple[TagName, RawTag]]] = defaultdict(list)
     for raw in repo.tags(["refs/tags"], messages=messages):
         parsed = parse_tag(raw.name)
         if parsed is not None:
-            grouped[parsed.model].append(raw)
-    return {name: replay(name, tags) for name, tags in sorted(grouped.items())}
+            grouped[parsed.model].append((parsed, raw))
+    return {name: replay_parsed(name, tags) for name, tags in sorted(grouped.items())}
 
 
 def list_models(repo: TagReader) -> list[ModelSummary]:

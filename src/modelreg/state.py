@@ -164,12 +164,17 @@ def _order(events: list[TagEvent]) -> list[TagEvent]:
 
 def replay(name: str, tags: Iterable[RawTag]) -> ModelState:
     """Build a model's state from its tags (tags of other models are ignored)."""
-    state = ModelState(name)
     parsed: list[tuple[TagName, RawTag]] = []
     for raw in tags:
         tag = parse_tag(raw.name)
         if tag is not None and tag.model == name:
             parsed.append((tag, raw))
+    return replay_parsed(name, parsed)
+
+
+def replay_parsed(name: str, parsed: list[tuple[TagName, RawTag]]) -> ModelState:
+    """:func:`replay` for tags already parsed (a whole-registry listing parses each once)."""
+    state = ModelState(name)
     # Versions first: stage tags name a commit, and the version registered there gives it
     # its version (GTO's rule; a commit without one is known by its hash).
     for tag, raw in parsed:

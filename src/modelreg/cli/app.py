@@ -1,7 +1,10 @@
 """The Typer application.  Each command parses its options, makes one library call and
-renders the record it gets back; :func:`main` is the one error funnel."""
+renders the record it gets back; :func:`main` is the one error funnel.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here on purpose: Typer reads every command's
+annotations at start-up, and string annotations would cost it hundreds of ``eval`` calls
+(about 20 ms of each command).
+"""
 
 import functools
 import os
