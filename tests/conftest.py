@@ -127,3 +127,13 @@ def make_model(repo: Path) -> Iterator[object]:
         return write_model(repo, content, rel)
 
     yield _make
+
+
+def bare_remote_and_clone(tmp: Path) -> tuple[Path, Path]:
+    """A bare ``origin.git`` and a clone of it, ``work``, with one commit on main."""
+    origin = tmp / "origin.git"
+    git(tmp, "init", "-q", "--bare", "-b", "main", str(origin))
+    work = tmp / "work"
+    git(tmp, "clone", "-q", str(origin), str(work))
+    git(work, "commit", "-q", "--allow-empty", "-m", "Start")
+    return origin, work

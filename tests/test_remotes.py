@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import VENV_BIN, git, modelreg, snapshot, write_model
+from tests.conftest import VENV_BIN, bare_remote_and_clone, git, modelreg, snapshot, write_model
 
 from modelreg import ConflictError, GitError, Registry
 
@@ -164,11 +164,7 @@ def test_rejected_for_another_reason_is_not_retried(shared: Shared) -> None:
 
 
 def test_push_without_a_dvc_remote_is_refused_before_any_tag_leaves(tmp_path: Path) -> None:
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    git(tmp_path, "clone", "-q", str(origin), str(work))
-    git(work, "commit", "-q", "--allow-empty", "-m", "Start")
+    origin, work = bare_remote_and_clone(tmp_path)
     Registry(work).init()
     write_model(work, "a")
     with pytest.raises(Exception, match="no default DVC remote is configured"):
@@ -303,11 +299,7 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
 
 
 def test_init_push_publishes_the_registry_commit(tmp_path: Path) -> None:
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    git(tmp_path, "clone", "-q", str(origin), str(work))
-    git(work, "commit", "-q", "--allow-empty", "-m", "Start")
+    origin, work = bare_remote_and_clone(tmp_path)
     proc = modelreg(work, "init", "--remote", str(tmp_path / "store"), "--push", "-m", "set up")
     assert proc.returncode == 0, proc.stderr
     assert "stages:" in git(origin, "show", "main:registry.yaml")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import git, modelreg, write_model
+from tests.conftest import bare_remote_and_clone, git, modelreg, write_model
 
 from modelreg import IntegrityError, Registry
 
@@ -40,11 +40,7 @@ def s3_endpoint() -> Iterator[str]:
 def test_s3_remote_end_to_end(
     s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    git(tmp_path, "clone", "-q", str(origin), str(work))
-    git(work, "commit", "-q", "--allow-empty", "-m", "Start")
+    origin, work = bare_remote_and_clone(tmp_path)
     proc = modelreg(
         work,
         "init",
@@ -102,11 +98,7 @@ def test_dvc_remote_faults_stop_before_any_tag_leaves(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # fail fast instead of botocore's retries
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    work = tmp_path / "work"
-    git(tmp_path, "clone", "-q", str(origin), str(work))
-    git(work, "commit", "-q", "--allow-empty", "-m", "Start")
+    origin, work = bare_remote_and_clone(tmp_path)
     endpoint = "http://127.0.0.1:9" if fault == "unreachable" else s3_endpoint
     options = {"endpointurl": endpoint}
     if fault == "unreachable":
