@@ -9,7 +9,9 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from modelreg.errors import DvcError, NotFoundError, RegistryError
 
@@ -120,6 +122,35 @@ def track(root: Path, path: Path) -> None:
         repo.add(os.fspath(path.resolve()))
 
 
+@dataclass(frozen=True)
+class _RemoteStore:
+    """The default DVC remote's object store, reached through DVC's filesystem layer."""
+
+    name: str
+    fs: Any
+    root: str
+
+    def path(self, oid: str) -> str:
+        """Where DVC 3 keeps object ``oid`` in the remote (the cache's layout)."""
+        return str(self.fs.join(self.root, "files", "md5", oid[:2], oid[2:]))
+
+
+def _default_remote(dvc_dir: Path, purpose: str) -> _RemoteStore:
+    """The default remote configured in ``dvc_dir`` (its ``config`` and ``config.local``,
+    plus DVC's global and system levels); ``purpose`` completes the error message."""
+    from dvc.config import Config
+    from dvc.fs import get_cloud_fs
+
+    config = Config(dvc_dir=os.fspath(dvc_dir))
+    name = config["core"].get("remote")
+    if not name:
+        raise DvcError(
+            f"no default DVC remote is configured {purpose}: run `dvc remote add -d NAME URL`"
+        )
+    cls, fs_config, root = get_cloud_fs(config, name=name)
+    return _RemoteStore(name, cls(**fs_config), root)
+
+
 def download(
     dvc_dir: Path,
     md5: str,
@@ -135,31 +166,18 @@ def download(
     verifies bytes: the caller re-hashes ``out`` before trusting it.  ``what`` names the
     artifact in error messages.
     """
-    from dvc.config import Config
-    from dvc.fs import get_cloud_fs
-
     with _dvc_errors(f"read the DVC remote for {what}", network=True):
-        config = Config(dvc_dir=os.fspath(dvc_dir))
-        name = config["core"].get("remote")
-        if not name:
-            raise DvcError(
-                f"no default DVC remote is configured to fetch {what} from: "
-                "run `dvc remote add -d NAME URL`"
-            )
-        cls, fs_config, root = get_cloud_fs(config, name=name)
-        fs = cls(**fs_config)
-
-    def object_path(oid: str) -> str:
-        return str(fs.join(root, "files", "md5", oid[:2], oid[2:]))
+        store = _default_remote(dvc_dir, f"to fetch {what} from")
+    fs, name = store.fs, store.name
 
     def get(oid: str, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             if progress is None:
-                fs.get_file(object_path(oid), os.fspath(dest))
+                fs.get_file(store.path(oid), os.fspath(dest))
             else:
                 # Stream through open() so progress works for every filesystem alike.
-                with fs.open(object_path(oid), "rb") as fin, open(dest, "wb") as fout:
+                with fs.open(store.path(oid), "rb") as fin, open(dest, "wb") as fout:
                     while chunk := fin.read(1 << 20):
                         fout.write(chunk)
                         progress(len(chunk))
@@ -203,21 +221,9 @@ def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
 
 def missing_objects(dvc_dir: Path, md5s: list[str]) -> set[str]:
     """Which of ``md5s`` (files or ``.dir`` folders) are not complete in the default remote."""
-    from dvc.config import Config
-    from dvc.fs import get_cloud_fs
-
     with _dvc_errors("read the DVC remote", network=True):
-        config = Config(dvc_dir=os.fspath(dvc_dir))
-        name = config["core"].get("remote")
-        if not name:
-            raise DvcError(
-                "no default DVC remote is configured to check: run `dvc remote add -d NAME URL`"
-            )
-        cls, fs_config, root = get_cloud_fs(config, name=name)
-        fs = cls(**fs_config)
-
-        def path(oid: str) -> str:
-            return str(fs.join(root, "files", "md5", oid[:2], oid[2:]))
+        store = _default_remote(dvc_dir, "to check")
+        fs, path = store.fs, store.path
 
         missing = set()
         for md5 in md5s:
