@@ -24,6 +24,9 @@ from modelreg.records import ModelVersion
 Progress = Callable[[int], None]
 """Called with the number of bytes just transferred."""
 
+SizedProgress = Callable[[int, int | None], None]
+"""The public form: bytes just transferred, and the artifact's total size when known."""
+
 _CHUNK = 1 << 20
 
 
@@ -84,14 +87,21 @@ def get(
     mv: ModelVersion,
     out: str | os.PathLike[str] | None,
     dvc_dir: Path | None = None,
-    progress: Progress | None = None,
+    sized_progress: SizedProgress | None = None,
 ) -> Path:
     """Fetch, verify and write ``mv``'s artifact; returns the destination.
 
     ``dvc_dir`` holds the DVC configuration that names the remote (default: the working
-    tree's ``.dvc``, whose ``config.local`` may carry credentials).  ``progress`` is told
-    how many bytes arrive as they arrive.
+    tree's ``.dvc``, whose ``config.local`` may carry credentials).  ``sized_progress`` is
+    told how many bytes arrive as they arrive, with the recorded total size.
     """
+    progress: Progress | None = None
+    if sized_progress is not None:
+        report, total = sized_progress, mv.size
+
+        def progress(nbytes: int) -> None:
+            report(nbytes, total)
+
     if mv.path is None or mv.md5 is None:
         raise NotFoundError(
             f"{mv.name} {mv.version} records no DVC-tracked artifact at {mv.commit[:12]}"
@@ -123,7 +133,7 @@ def get_from_mirror(
     mirror: GitRepo,
     mv: ModelVersion,
     out: str | os.PathLike[str] | None,
-    progress: Progress | None = None,
+    sized_progress: SizedProgress | None = None,
 ) -> Path:
     """``get`` for a registry read by URL: the DVC remote is the one configured at the
     version's commit (credentials come from the environment or DVC's global config)."""
@@ -132,4 +142,4 @@ def get_from_mirror(
         dvc_dir = Path(tmp) / ".dvc"
         dvc_dir.mkdir()
         (dvc_dir / "config").write_bytes(config or b"")
-        return get(mirror, mv, out, dvc_dir=dvc_dir, progress=progress)
+        return get(mirror, mv, out, dvc_dir=dvc_dir, sized_progress=sized_progress)

@@ -122,11 +122,12 @@ class Registry:
         ref: str,
         out: str | os.PathLike[str] | None = None,
         *,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
     ) -> Path:
         """Write the verified bytes of ``ref``'s artifact to ``out``; return the path.
 
-        ``progress`` is called with each chunk's size in bytes as it arrives.
+        ``progress`` is called with each chunk's size in bytes as it arrives, and the
+        artifact's recorded total size (``None`` when unknown).
         """
         from modelreg import artifacts
 
@@ -134,7 +135,7 @@ class Registry:
         reader = self._reader(parsed.model)
         mv = queries.with_artifact(reader, queries.resolve(reader, parsed))
         if self._local is not None:
-            return artifacts.get(self._local, mv, out, progress=progress)
+            return artifacts.get(self._local, mv, out, sized_progress=progress)
         assert isinstance(reader, GitRepo)
         return artifacts.get_from_mirror(reader, mv, out, progress)
 

@@ -179,13 +179,8 @@ def get(
     repo: RepoOpt = ".",
 ) -> None:
     """Download a version's artifact, verify its md5, write it atomically."""
-    reg = _registry(repo)
-    meter = None
-    if sys.stderr.isatty():
-        size = reg.resolve(ref).size
-        if size is not None and size >= render.PROGRESS_MIN_BYTES:
-            meter = render.ProgressMeter(size, sys.stderr)
-    path = reg.get(ref, out, progress=meter)
+    meter = render.ProgressMeter(sys.stderr) if sys.stderr.isatty() else None
+    path = _registry(repo).get(ref, out, progress=meter)
     if meter is not None:
         meter.done()
     typer.echo(str(path))

@@ -173,28 +173,36 @@ PROGRESS_MIN_BYTES = 1 << 20
 
 
 class ProgressMeter:
-    """A one-line ``get`` progress display on stderr, redrawn at most ten times a second."""
+    """A one-line ``get`` progress display on stderr for artifacts of at least
+    :data:`PROGRESS_MIN_BYTES`, redrawn at most ten times a second."""
 
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = total
-        self.done_bytes = 0
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.total = 0
+        self.done_bytes = 0
         self._last = 0.0
+        self._shown = False
 
-    def __call__(self, nbytes: int) -> None:
+    def __call__(self, nbytes: int, total: int | None) -> None:
         self.done_bytes += nbytes
+        if total is None or total < PROGRESS_MIN_BYTES:
+            return
+        self.total = total
         now = time.monotonic()
-        if now - self._last >= 0.1 or self.done_bytes >= self.total:
+        if now - self._last >= 0.1 or self.done_bytes >= total:
             self._last = now
             self._draw()
 
     def _draw(self) -> None:
+        self._shown = True
         pct = 100 * self.done_bytes / self.total if self.total else 100.0
         mb = 1 << 20
         self.stream.write(f"\r  {pct:5.1f}%  {self.done_bytes / mb:.1f} / {self.total / mb:.1f} MB")
         self.stream.flush()
 
     def done(self) -> None:
-        self._draw()
-        self.stream.write("\n")
-        self.stream.flush()
+        """End the line, if a line was drawn."""
+        if self._shown:
+            self._draw()
+            self.stream.write("\n")
+            self.stream.flush()
