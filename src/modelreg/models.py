@@ -89,11 +89,6 @@ def log_model(
     )
 
 
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "modelreg" / "artifacts"
-
-
 def load_model(ref: str, *, repo: str | os.PathLike[str] = ".") -> Any:
     """Fetch ``ref``'s artifact, verify its md5, then deserialize it with its flavor.
 
@@ -103,13 +98,14 @@ def load_model(ref: str, *, repo: str | os.PathLike[str] = ".") -> Any:
     import yaml
 
     from modelreg import flavors
+    from modelreg.cache import cache_dir
     from modelreg.registry import Registry
 
     reg = Registry(repo)
     mv = reg.resolve(ref)
     if mv.md5 is None or mv.path is None:
         raise InvalidInputError(f"{mv.name} {mv.version} has no DVC-tracked artifact to load")
-    target = _cache_root() / mv.md5.replace(".dir", "") / Path(mv.path).name
+    target = cache_dir("artifacts") / mv.md5.replace(".dir", "") / Path(mv.path).name
     target.parent.mkdir(parents=True, exist_ok=True)
     # By exact version: a stage could move between resolving and fetching.
     local = reg.get(f"{mv.name}@{mv.version}", out=target)

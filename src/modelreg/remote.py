@@ -10,12 +10,10 @@ commits only (``--depth=1``), with file contents fetched lazily (``--filter=blob
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Sequence
-from pathlib import Path
 
+from modelreg.cache import cache_dir
 from modelreg.errors import GitError
 from modelreg.gitrepo import GitRepo, RawTag, ls_remote_tags
 from modelreg.grammar import EventKind, parse_tag
@@ -58,26 +56,12 @@ def names_decide(tags: Sequence[RawTag]) -> bool:
     return True
 
 
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "modelreg" / "mirrors"
-
-
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-    )
-
-
 def mirror(url: str, patterns: Sequence[str]) -> GitRepo:
     """A bare, shallow, blob-less local mirror of the remote's tags matching ``patterns``."""
     import hashlib  # only the mirror path pays for it; ``which`` by URL does not
 
-    path = _cache_root() / hashlib.sha256(url.encode()).hexdigest()[:24]
+    path = cache_dir("mirrors") / hashlib.sha256(url.encode()).hexdigest()[:24]
+    repo = GitRepo(path)
     if not (path / "HEAD").exists():
         path.mkdir(parents=True, exist_ok=True)
         for args in (
@@ -87,11 +71,10 @@ def mirror(url: str, patterns: Sequence[str]) -> GitRepo:
             ["config", "remote.origin.partialclonefilter", "blob:none"],
             ["config", "extensions.partialClone", "origin"],
         ):
-            _git(path, *args)
+            repo.run(*args)
     # A refspec's '*' spans '/', so the extra pattern for slashed stage names is not needed.
     refspecs = [f"+{p}:{p}" for p in patterns if "**" not in p]
-    proc = _git(
-        path,
+    proc = repo.run(
         "fetch",
         "--quiet",
         "--prune",
@@ -100,8 +83,9 @@ def mirror(url: str, patterns: Sequence[str]) -> GitRepo:
         "--filter=blob:none",
         "origin",
         *refspecs,
+        check=False,
     )
     if proc.returncode != 0:
         first = next((ln for ln in proc.stderr.splitlines() if ln.startswith("fatal")), "")
         raise GitError(f"cannot fetch registry tags from {url!r}: {first or proc.stderr.strip()}")
-    return GitRepo(path)
+    return repo
