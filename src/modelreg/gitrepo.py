@@ -226,6 +226,19 @@ class GitRepo:
         if names:
             self.run("tag", "-d", *names, check=False)
 
+    def _tree(self, parent: str | None, *update: str) -> str:
+        """The tree of ``parent`` with ``git update-index *update`` applied, built in a
+        private index file so the user's index (and what they staged) is never touched."""
+        fd, tmp_index = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
+        os.close(fd)
+        env = {"GIT_INDEX_FILE": tmp_index}
+        try:
+            self.run("read-tree", *([parent] if parent else ["--empty"]), env=env)
+            self.run("update-index", *update, env=env)
+            return self.out("write-tree", env=env)
+        finally:
+            Path(tmp_index).unlink(missing_ok=True)
+
     def commit_paths(self, paths: Sequence[str], message: str, parent: str | None) -> str | None:
         """Commit exactly ``paths`` from the working tree on top of ``parent``.
 
@@ -234,18 +247,7 @@ class GitRepo:
         compare-and-swap), so a concurrent writer cannot be overwritten.  Returns the new
         commit, or ``None`` when the paths hold nothing new.
         """
-        fd, tmp_index = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
-        os.close(fd)
-        env = {"GIT_INDEX_FILE": tmp_index}
-        try:
-            if parent:
-                self.run("read-tree", parent, env=env)
-            else:
-                self.run("read-tree", "--empty", env=env)
-            self.run("update-index", "--add", "--remove", "--", *paths, env=env)
-            tree = self.out("write-tree", env=env)
-        finally:
-            Path(tmp_index).unlink(missing_ok=True)
+        tree = self._tree(parent, "--add", "--remove", "--", *paths)
         if parent and tree == self.out("rev-parse", f"{parent}^{{tree}}"):
             return None
         parents = ["-p", parent] if parent else []
@@ -285,15 +287,7 @@ class GitRepo:
         if proc.returncode != 0:
             raise GitError(f"cannot store {path}: {_first_line(proc.stderr.decode())}")
         blob = proc.stdout.decode().strip()
-        fd, tmp_index = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
-        os.close(fd)
-        env = {"GIT_INDEX_FILE": tmp_index}
-        try:
-            self.run("read-tree", parent, env=env)
-            self.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
-            tree = self.out("write-tree", env=env)
-        finally:
-            Path(tmp_index).unlink(missing_ok=True)
+        tree = self._tree(parent, "--add", "--cacheinfo", f"100644,{blob},{path}")
         commit = self.run("commit-tree", tree, "-p", parent, "-F", "-", stdin=message).stdout
         commit = commit.strip()
         proc2 = self.run("update-ref", f"refs/heads/{branch}", commit, ZERO_OID, check=False)
