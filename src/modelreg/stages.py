@@ -24,14 +24,14 @@ from modelreg.index import (
 from modelreg.locking import write_lock
 from modelreg.queries import model_state
 from modelreg.records import AppliedChange, StageChange
-from modelreg.state import ModelState, holder_sequence, replay
+from modelreg.state import ModelState, holder_sequence
 from modelreg.tagmessage import compose, parse_record
 from modelreg.writer import Write, run_write
 
 
 def _sync_stages(w: Write, before: ModelState, new_tag: RawTag) -> ModelState:
     """Make the index's desired stages equal the stages the tags now realize."""
-    after = replay(before.name, [*(e.raw for e in before.events), new_tag])
+    after = before.with_tag(new_tag)
     w.index.entry(before.name).stages = after.holders()
     return after
 
@@ -218,9 +218,7 @@ def demote(
             raise NotFoundError(f"no version of {name!r} holds stage {stage!r}: nothing to demote")
         rule = w.index.policy.get(stage)
         if rule is not None and not rule.allow_empty and not force:
-            remaining = replay(
-                name, [*(e.raw for e in state.events), _probe_unassign(state, stage)]
-            )
+            remaining = state.with_tag(_probe_unassign(state, stage))
             if remaining.holder(stage) is None:
                 raise PolicyError(
                     f"stage {stage!r} of {name} may not be left empty (allow_empty: false in "
@@ -377,7 +375,6 @@ def _reconcile(
     changes = []
     for name, entry in sorted(index.models.items()):
         state = model_state(repo, name)
-        raws = [e.raw for e in state.events]
         for stage in sorted(set(entry.stages) | set(state.holders())):
             want = entry.stages.get(stage)
             # An unassignment can uncover an older active holder (GTO's rule), so repeat;
@@ -398,8 +395,7 @@ def _reconcile(
                 created = create(
                     tag, state.versions[version].commit, compose(headline, message), state
                 )
-                raws.append(created)
-                state = replay(name, raws)
+                state = state.with_tag(created)
                 changes.append(
                     AppliedChange(
                         name=name, stage=stage, action=kind, version=version, tag=created.name

@@ -122,6 +122,10 @@ class ModelState:
     def stages_of(self, version: str) -> list[str]:
         return [s for s, v in self.holders().items() if v == version]
 
+    def with_tag(self, raw: RawTag) -> ModelState:
+        """The state after one more tag (a write's new tag, or one it considers making)."""
+        return replay(self.name, [*(e.raw for e in self.events), raw])
+
     def held_stages(self, version: str) -> set[str]:
         """Every stage ``version`` was ever assigned, whether it still holds it or not."""
         return {
