@@ -172,7 +172,7 @@ def register(
             f"path {rel!r} is tracked by Git: `git rm --cached {rel}` and commit, then register"
         )
 
-    def body(w: Write) -> str:
+    def body(w: Write) -> ModelVersion:
         state = model_state(repo, name)
         new_version = _next_version(state, version, bump)
         digest = hashing.digest(full)
@@ -233,11 +233,10 @@ def register(
                 f"commit {commit[:12]} already holds {name} {state.by_commit[commit]}: "
                 "change the artifact or the index before registering again"
             )
-        w.tag(tag, commit, compose(headline, message, record), state)
-        return new_version
+        created = w.tag(tag, commit, compose(headline, message, record), state)
+        return version_record(state.with_tag(created), new_version)
 
-    new_version = run_write(repo, body, push=push)
-    return version_record(model_state(repo, name), new_version)
+    return run_write(repo, body, push=push)
 
 
 def _refuse_unchanged(state: ModelState, md5: str, allow: bool) -> None:
