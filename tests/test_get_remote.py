@@ -53,7 +53,7 @@ def test_corrupted_remote_object_is_refused(clone: tuple[Path, Path], tmp_path: 
     obj.chmod(0o644)
     obj.write_text("tampered bytes")
     dest = tmp_path / "out" / "model.pkl"
-    with pytest.raises(IntegrityError, match=rf"churn v1.0.0: .* has md5 \w+, expected {md5}"):
+    with pytest.raises(IntegrityError, match=rf"churn v1.0.0 .* has md5 \w+, expected {md5}"):
         reg.get("churn@v1.0.0", out=dest)
     assert not dest.exists()
     assert list(dest.parent.iterdir()) == []

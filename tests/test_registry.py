@@ -209,7 +209,12 @@ def test_get_verifies_and_writes_atomically(registry: Registry, repo: Path, tmp_
     registry.promote("churn", "v1.0.0", "production")
     out = registry.get("churn#production", out=tmp_path / "deploy" / "m.pkl")
     assert out.read_text() == "model-bytes-v1"
-    assert registry.get("churn@latest", out=out).read_text() == "model-bytes-v2"
+    from modelreg import ConflictError
+
+    with pytest.raises(ConflictError, match="already exists: pass --force"):
+        registry.get("churn@latest", out=out)
+    assert out.read_text() == "model-bytes-v1"
+    assert registry.get("churn@latest", out=out, force=True).read_text() == "model-bytes-v2"
     # Corrupt the cached object of v1: get must refuse and leave the destination alone.
     md5 = registry.resolve("churn@v1.0.0").md5
     assert md5 is not None
@@ -219,7 +224,7 @@ def test_get_verifies_and_writes_atomically(registry: Registry, repo: Path, tmp_
     from modelreg import IntegrityError
 
     with pytest.raises(IntegrityError, match=f"churn v1.0.0.*expected {md5}"):
-        registry.get("churn@v1.0.0", out=out)
+        registry.get("churn@v1.0.0", out=out, force=True)
     assert out.read_text() == "model-bytes-v2"
     assert sorted(p.name for p in out.parent.iterdir()) == ["m.pkl"]
 

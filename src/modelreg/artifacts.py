@@ -1,15 +1,22 @@
-"""``get``: a version's verified bytes, written atomically.
+"""``get``: a version's verified bytes, written atomically, never over what it did not make.
 
-The local DVC cache is tried first (no DVC import needed); otherwise DVC fetches from the
-default remote into a temporary path.  Either way the bytes are re-hashed against the md5
-recorded at registration before they are moved to the destination, because DVC's default
-download path does not verify.
+The local DVC cache is tried first (no DVC import needed); otherwise the bytes come from the
+default DVC remote.  Either way they land in a temporary folder beside the destination: a
+folder's listing is authenticated against its md5 first, every file is hashed as it is
+written, and the whole artifact is re-hashed against the recorded md5 before one rename
+moves it into place, because DVC's default download path does not verify.
+
+Where the bytes go follows ``cp`` and ``dvc get``: an existing folder (or a path ending in
+``/``) receives the artifact inside it; an existing file or folder is replaced only with
+``force`` and only by an artifact of the same kind; symbolic links are never written or
+deleted through.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -17,9 +24,10 @@ from pathlib import Path
 
 from modelreg import hashing
 from modelreg.dvccache import object_path
-from modelreg.errors import IntegrityError, NotFoundError
+from modelreg.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from modelreg.gitrepo import GitRepo
 from modelreg.records import ModelVersion
+from modelreg.untrusted import artifact_name, check_md5, parse_dir_listing
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just transferred."""
@@ -28,56 +36,181 @@ SizedProgress = Callable[[int, int | None], None]
 """The public form: bytes just transferred, and the artifact's total size when known."""
 
 _CHUNK = 1 << 20
+# Temporary names beside a destination: ``.<name>.modelreg-<kind>-<pid>-<random>``.  The pid
+# lets the next ``get`` to that destination remove what a killed run left, and only that.
+_LEFTOVER = re.compile(r"(?:tmp|old)-(?P<pid>[0-9]+)-")
+_PREFIX_CHARS = 100  # keeps temporary names under the 255-byte file name limit
 
 
-def copy_with_progress(src: Path, dest: Path, progress: Progress | None) -> None:
-    """Copy a file, reporting bytes as they go."""
-    if progress is None:
-        shutil.copyfile(src, dest)
-        return
-    with open(src, "rb") as fin, open(dest, "wb") as fout:
+def copy_verified(src: Path, dest: Path, md5: str, what: str, progress: Progress | None) -> None:
+    """Copy one file, hashing the bytes as they are written; a mismatch is an error."""
+    h = hashlib.md5()
+    with open(src, "rb") as fin, open(dest, "xb") as fout:
         while chunk := fin.read(_CHUNK):
+            h.update(chunk)
             fout.write(chunk)
-            progress(len(chunk))
+            if progress is not None:
+                progress(len(chunk))
+    if h.hexdigest() != md5:
+        raise IntegrityError(
+            f"{what}: the local DVC cache object has md5 {h.hexdigest()}, expected {md5}: "
+            f"the cache is corrupted; delete {src} and fetch again"
+        )
 
 
-def _from_cache(root: Path, md5: str, dest: Path, progress: Progress | None = None) -> bool:
-    """Assemble ``md5`` from the local cache into ``dest``; ``False`` if anything is missing."""
+def _from_cache(
+    root: Path, md5: str, dest: Path, what: str, progress: Progress | None = None
+) -> bool:
+    """Assemble ``md5`` from the local cache into ``dest`` (which must not exist), verified;
+    ``False`` if any object is missing, so the caller falls back to the remote."""
     obj = object_path(root, md5)
     if not obj.is_file():
         return False
     if not md5.endswith(".dir"):
-        copy_with_progress(obj, dest, progress)
+        copy_verified(obj, dest, md5, what, progress)
         return True
-    try:
-        entries = json.loads(obj.read_bytes())
-    except ValueError:
-        return False
-    sources = [(object_path(root, e["md5"]), e["relpath"]) for e in entries]
+    entries = parse_dir_listing(obj.read_bytes(), md5, what)
+    sources = [(object_path(root, e.md5), e) for e in entries]
     if not all(src.is_file() for src, _ in sources):
         return False
     dest.mkdir()
-    for src, rel in sources:
-        target = dest / rel
+    for src, entry in sources:
+        target = dest / entry.relpath
         target.parent.mkdir(parents=True, exist_ok=True)
-        copy_with_progress(src, target, progress)
+        copy_verified(src, target, entry.md5, what, progress)
     return True
 
 
 def _remove(path: Path) -> None:
+    """Remove a file or folder this module created (never following a link)."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
 
 
-def _replace(tmp: Path, dest: Path) -> None:
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _temp_prefix(dest: Path) -> str:
+    return f".{dest.name[:_PREFIX_CHARS]}.modelreg-"
+
+
+def _temp_folder(dest: Path, kind: str) -> Path:
+    """A new folder beside ``dest`` that :func:`_clean_leftovers` recognizes."""
+    prefix = f"{_temp_prefix(dest)}{kind}-{os.getpid()}-"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=dest.parent))
+
+
+def _clean_leftovers(dest: Path) -> None:
+    """Remove temporaries that a killed ``get`` to ``dest`` left beside it."""
+    prefix = _temp_prefix(dest)
+    try:
+        names = os.listdir(dest.parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        match = _LEFTOVER.match(name[len(prefix) :])
+        if match and not _pid_alive(int(match["pid"])):
+            _remove(dest.parent / name)
+
+
+def _is_same_or_ancestor(folder: Path, of: Path) -> bool:
+    return of == folder or folder in of.parents
+
+
+def _check_replaceable_folder(dest: Path) -> None:
+    """A folder ``--force`` may replace: not a repository, not where the user stands."""
+    if (dest / ".git").exists() or (dest / ".dvc").exists():
+        raise ConflictError(
+            f"refusing to replace {dest}: it holds a Git or DVC repository; "
+            "pass -o a folder of its own"
+        )
+    if _is_same_or_ancestor(dest.resolve(), Path.cwd().resolve()):
+        raise ConflictError(
+            f"refusing to replace {dest}: it is the current folder or one of its parents"
+        )
+
+
+def destination(out: str | os.PathLike[str] | None, name: str, is_dir: bool, force: bool) -> Path:
+    """Where ``get`` writes an artifact called ``name``; refuses what it must not touch.
+
+    ``out`` an existing folder, or text ending in ``/``, means inside it.  With ``force``, an
+    existing folder ``out`` is itself replaced when the artifact is a folder too (redeploying a
+    folder artifact to the same path), unless it is a repository or the current folder.
+    """
+    text = os.fspath(out) if out is not None else name
+    inside = text.endswith(("/", os.sep))
+    given = Path(os.path.abspath(text))
+    if given.is_symlink():
+        raise InvalidInputError(
+            f"-o {text} is a symbolic link (to {os.path.realpath(given)}): modelreg never "
+            "writes through links; pass the real path"
+        )
+    if given.exists() and not given.is_dir() and inside:
+        raise InvalidInputError(f"-o {text} ends in '/' but {given} is a file, not a folder")
+    if given.is_dir() and not inside and force and is_dir:
+        try:
+            _check_replaceable_folder(given)
+            dest = given
+        except ConflictError:
+            dest = given / name
+    elif inside or given.is_dir():
+        dest = given / name
+    else:
+        dest = given
+    _check_parents(dest)
+    if dest.is_symlink():
+        raise InvalidInputError(
+            f"{dest} is a symbolic link: modelreg never writes through links; "
+            "remove it or pass -o another path"
+        )
+    if dest.exists():
+        kind = "folder" if is_dir else "file"
+        if not force:
+            raise ConflictError(
+                f"{dest} already exists: pass --force to replace it, or -o another path"
+            )
+        if dest.is_dir() != is_dir:
+            raise ConflictError(
+                f"{dest} is a {'folder' if dest.is_dir() else 'file'} and the artifact is a "
+                f"{kind}: --force only replaces a {kind}; pass -o another path"
+            )
+        if dest.is_dir():
+            _check_replaceable_folder(dest)
+    return dest
+
+
+def _check_parents(dest: Path) -> None:
+    """Every existing ancestor of ``dest`` must be a folder (a file there is a one-line error)."""
+    for parent in reversed(dest.parents):
+        if parent.exists() and not parent.is_dir():
+            raise InvalidInputError(
+                f"cannot write {dest}: {parent} is a file, not a folder; pass -o another path"
+            )
+
+
+def _place(tmp: Path, dest: Path) -> None:
     """Move verified bytes into place; an existing folder is swapped out, then removed."""
     if dest.is_dir() and not dest.is_symlink():
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        os.replace(dest, old)
-        os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
+        old = _temp_folder(dest, "old")
+        os.replace(dest, old / "artifact")
+        try:
+            os.replace(tmp, dest)
+        except BaseException:
+            os.replace(old / "artifact", dest)
+            raise
+        finally:
+            _remove(old)
     else:
         os.replace(tmp, dest)
 
@@ -87,6 +220,8 @@ def get(
     mv: ModelVersion,
     out: str | os.PathLike[str] | None,
     dvc_dir: Path | None = None,
+    *,
+    force: bool = False,
     sized_progress: SizedProgress | None = None,
 ) -> Path:
     """Fetch, verify and write ``mv``'s artifact; returns the destination.
@@ -106,24 +241,29 @@ def get(
         raise NotFoundError(
             f"{mv.name} {mv.version} records no DVC-tracked artifact at {mv.commit[:12]}"
         )
-    dest = Path(out) if out is not None else Path(Path(mv.path).name)
-    dest = dest.resolve()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    what = f"{mv.name} {mv.version}"
+    md5 = check_md5(mv.md5, what)
+    name = artifact_name(mv.path, what)
+    dest = destination(out, name, md5.endswith(".dir"), force)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InvalidInputError(f"cannot create folder {dest.parent}: {e.strerror}") from None
+    _clean_leftovers(dest)
+    work = _temp_folder(dest, "tmp")
     tmp = work / "artifact"
     try:
-        if not _from_cache(repo.root, mv.md5, tmp, progress):
+        if not _from_cache(repo.root, md5, tmp, what, progress):
             from modelreg import dvcio
 
-            what = f"{mv.name} {mv.version} ({mv.path})"
-            dvcio.download(dvc_dir or repo.root / ".dvc", mv.md5, tmp, what, progress)
+            dvcio.download(dvc_dir or repo.root / ".dvc", md5, tmp, f"{what} ({mv.path})", progress)
         actual = hashing.digest(tmp).md5
-        if actual != mv.md5:
+        if actual != md5:
             raise IntegrityError(
-                f"{mv.name} {mv.version}: artifact {mv.path} has md5 {actual}, expected "
-                f"{mv.md5}: the DVC cache or remote is corrupted; nothing was written"
+                f"{what}: artifact {mv.path} has md5 {actual}, expected "
+                f"{md5}: the DVC cache or remote is corrupted; nothing was written"
             )
-        _replace(tmp, dest)
+        _place(tmp, dest)
     finally:
         _remove(work)
     return dest
@@ -133,6 +273,8 @@ def get_from_mirror(
     mirror: GitRepo,
     mv: ModelVersion,
     out: str | os.PathLike[str] | None,
+    *,
+    force: bool = False,
     sized_progress: SizedProgress | None = None,
 ) -> Path:
     """``get`` for a registry read by URL: the DVC remote is the one configured at the
@@ -142,4 +284,4 @@ def get_from_mirror(
         dvc_dir = Path(tmp) / ".dvc"
         dvc_dir.mkdir()
         (dvc_dir / "config").write_bytes(config or b"")
-        return get(mirror, mv, out, dvc_dir=dvc_dir, sized_progress=sized_progress)
+        return get(mirror, mv, out, dvc_dir=dvc_dir, force=force, sized_progress=sized_progress)

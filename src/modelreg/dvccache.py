@@ -11,9 +11,10 @@ a shared cache, hard links…) go through DVC itself instead: see :func:`default
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from modelreg import hashing
 from modelreg.dvcfiles import pointer_file
 
 OBJECT_MODE = 0o444  # DVC keeps cache objects read-only so a link can never corrupt them
+_CHUNK = 1 << 20
 
 
 def object_path(root: Path, md5: str) -> Path:
@@ -40,39 +42,125 @@ def default_layout(root: Path) -> bool:
     return True
 
 
-def _store_bytes(root: Path, md5: str, write: object) -> None:
-    """Put an object in the cache atomically, unless it is already there."""
+def _tmp_file(root: Path) -> tuple[int, Path]:
+    """A new temporary file in the cache, on the same filesystem as the objects."""
+    folder = root / ".dvc" / "cache" / "files" / "md5"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".modelreg-tmp-{os.getpid()}-", dir=folder)
+    return fd, Path(tmp)
+
+
+def _intact(path: Path, md5: str) -> bool:
+    """Whether an existing cache object holds the bytes its name says."""
+    try:
+        return hashing.file_md5(path) == md5.removesuffix(".dir")
+    except (OSError, hashing.UnsafeArtifactError):
+        return False
+
+
+def _commit(root: Path, tmp: Path, md5: str) -> None:
+    """Move a written temporary to object ``md5``; an existing object is kept only when it is
+    intact (a corrupt one would otherwise be pushed and fetched as it is, forever)."""
     target = object_path(root, md5)
-    if target.exists():
+    if target.is_file() and not target.is_symlink() and _intact(target, md5):
+        tmp.unlink(missing_ok=True)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    os.chmod(tmp, OBJECT_MODE)
+    os.replace(tmp, target)
+
+
+def store_file(root: Path, source: Path) -> tuple[str, int]:
+    """Copy ``source`` into the cache, hashing the very bytes it stores (one read: a file
+    that changes meanwhile cannot get an md5 that matches no stored bytes).  Returns the
+    md5 and size."""
+    fd, tmp = _tmp_file(root)
+    h = hashlib.md5()
+    size = 0
+    try:
+        with os.fdopen(hashing.open_regular(source), "rb") as src, os.fdopen(fd, "wb") as out:
+            while chunk := src.read(_CHUNK):
+                h.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        md5 = h.hexdigest()
+        _commit(root, tmp, md5)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return md5, size
+
+
+def store_listing(root: Path, data: bytes) -> str:
+    """Put a folder listing in the cache; returns its object id (``<md5>.dir``)."""
+    fd, tmp = _tmp_file(root)
     try:
         with os.fdopen(fd, "wb") as out:
-            if isinstance(write, bytes):
-                out.write(write)
-            else:
-                with open(write, "rb") as src:  # type: ignore[call-overload]
-                    shutil.copyfileobj(src, out, 1 << 20)
-        os.chmod(tmp, OBJECT_MODE)
-        os.replace(tmp, target)
+            out.write(data)
+        md5 = hashlib.md5(data).hexdigest() + ".dir"
+        _commit(root, tmp, md5)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    return md5
+
+
+def store(root: Path, path: Path) -> hashing.Digest:
+    """Cache a file or folder artifact and return the digest of exactly what was cached."""
+    if not path.is_dir():
+        md5, size = store_file(root, path)
+        return hashing.Digest(md5, size)
+    entries: list[tuple[str, str]] = []
+    total = 0
+    for rel, source in hashing.walk(path):
+        md5, size = store_file(root, source)
+        entries.append((md5, rel))
+        total += size
+    listing = [{"md5": md5, "relpath": rel} for md5, rel in entries]
+    payload = json.dumps(listing, sort_keys=True).encode("utf-8")
+    oid = store_listing(root, payload)
+    return hashing.Digest(oid, total, len(entries), tuple(entries))
+
+
+# Plain YAML scalars that read back as the same string; anything else is quoted, or a name
+# such as ``123``, ``yes``, ``null`` or ``model #3.pkl`` would read back as another value.
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
+
+
+def yaml_str(text: str) -> str:
+    """``text`` as a YAML scalar that reads back as exactly that string."""
+    plain = _PLAIN.fullmatch(text) is not None and text.lower().lstrip("._+-") not in _YAML_WORDS
+    if plain:
+        try:
+            float(text)
+        except ValueError:
+            return text
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _pointer_text(digest: hashing.Digest, name: str) -> str:
     lines = ["outs:", f"- md5: {digest.md5}", f"  size: {digest.size}"]
     if digest.nfiles is not None:
         lines.append(f"  nfiles: {digest.nfiles}")
-    lines += ["  hash: md5", f"  path: {name}"]
+    lines += ["  hash: md5", f"  path: {yaml_str(name)}"]
     return "\n".join(lines) + "\n"
 
 
+def gitignore_entry(name: str) -> str:
+    """The ``.gitignore`` line that ignores exactly ``/name``: wildcards and a trailing space
+    are escaped with a backslash, as gitignore allows (``#`` and ``!`` only matter first, and
+    the line starts with ``/``)."""
+    escaped = re.sub(r"([*?\[\]\\])", r"\\\1", name)
+    if escaped.endswith(" "):
+        escaped = escaped[:-1] + "\\ "
+    return f"/{escaped}"
+
+
 def _ignore(folder: Path, name: str) -> None:
-    """Add ``/name`` to ``folder/.gitignore`` as ``dvc add`` does (once)."""
+    """Add the ignore entry for ``name`` to ``folder/.gitignore`` as ``dvc add`` does (once)."""
     gitignore = folder / ".gitignore"
-    entry = f"/{name}"
+    entry = gitignore_entry(name)
     text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
     if entry in text.splitlines():
         return
@@ -81,16 +169,17 @@ def _ignore(folder: Path, name: str) -> None:
     gitignore.write_text(text + entry + "\n", encoding="utf-8")
 
 
-def track(root: Path, path: Path, rel: str, digest: hashing.Digest) -> None:
-    """Cache ``path`` (a file or folder, already hashed into ``digest``) and write its
-    ``.dvc`` pointer and ignore entry."""
-    if path.is_dir():
-        entries = digest.listing()
-        for entry in entries:
-            _store_bytes(root, entry["md5"], path / entry["relpath"])
-        _store_bytes(root, digest.md5, json.dumps(entries, sort_keys=True).encode("utf-8"))
-    else:
-        _store_bytes(root, digest.md5, path)
+def write_pointer(root: Path, path: Path, rel: str, digest: hashing.Digest) -> None:
+    """Write the ``.dvc`` pointer and ignore entry of a cached artifact.  The caller has
+    checked that neither is a symbolic link."""
     pointer = root / pointer_file(rel)
     pointer.write_text(_pointer_text(digest, path.name), encoding="utf-8")
     _ignore(path.parent, path.name)
+
+
+def track(root: Path, path: Path, rel: str) -> hashing.Digest:
+    """``dvc add`` without DVC: cache ``path`` (a file or folder), write its pointer and
+    ignore entry, and return the digest of the bytes cached."""
+    digest = store(root, path)
+    write_pointer(root, path, rel, digest)
+    return digest

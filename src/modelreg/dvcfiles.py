@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.errors import DvcError
+from modelreg.untrusted import check_md5, check_relpath, check_size
 
 DVC_YAML = "dvc.yaml"
+MAX_POINTER_BYTES = 1 << 20
+"""A ``.dvc`` file is a few lines; anything this large is not one."""
 
 
 @dataclass(frozen=True)
@@ -41,18 +44,27 @@ def parse_pointer(text: bytes | str, dvc_file: str) -> Pointer:
     """Parse a ``.dvc`` file (``dvc_file`` is its repository-relative path)."""
     import yaml
 
+    if len(text) > MAX_POINTER_BYTES:
+        raise DvcError(f"{dvc_file} is too large to be a DVC pointer file: re-run `dvc add`")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_yaml_classes()[0])
         out = data["outs"][0]
         md5 = out.get("md5") or out["etag"]
-    except (yaml.YAMLError, KeyError, IndexError, TypeError) as e:
+        name = out["path"]
+    except (yaml.YAMLError, KeyError, IndexError, TypeError, AttributeError, ValueError) as e:
         raise DvcError(f"{dvc_file} is not a valid DVC pointer file: re-run `dvc add`") from e
+    # A pointer in a cloned registry is untrusted: its path must stay beside the pointer and
+    # its md5 becomes a cache path.
+    what = f"DVC pointer {dvc_file}"
+    check_relpath(name, what)
     folder = posixpath.dirname(dvc_file)
+    path = posixpath.join(folder, name) if folder else name
+    check_relpath(path, what)
     return Pointer(
-        path=posixpath.normpath(posixpath.join(folder, out["path"])),
-        md5=str(md5),
-        size=out.get("size"),
-        nfiles=out.get("nfiles"),
+        path=path,
+        md5=check_md5(md5, what),
+        size=check_size(out.get("size"), what),
+        nfiles=check_size(out.get("nfiles"), what),
     )
 
 
@@ -63,11 +75,13 @@ def artifact_path_at(dvc_yaml: bytes | None, name: str) -> str | None:
     import yaml
 
     try:
-        data = yaml.safe_load(dvc_yaml) or {}
+        data = yaml.load(dvc_yaml, Loader=_yaml_classes()[0]) or {}
         path = data.get("artifacts", {}).get(name, {}).get("path")
-    except (yaml.YAMLError, AttributeError):
+    except (yaml.YAMLError, AttributeError, ValueError):
         return None
-    return str(path) if path else None
+    if path is None:
+        return None
+    return check_relpath(path, f"{DVC_YAML} artifact {name!r}")
 
 
 def render_dvc_yaml(

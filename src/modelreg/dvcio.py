@@ -4,8 +4,8 @@ query must never pay DVC's half-second import."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelreg.errors import DvcError, NotFoundError, RegistryError
+from modelreg.errors import DvcError, IntegrityError, NotFoundError, RegistryError
+from modelreg.untrusted import MAX_LISTING_BYTES, check_md5, is_md5, parse_dir_listing
 
 # DVC must not try to reach the network for analytics or update checks.
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -159,48 +160,76 @@ def download(
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Fetch object ``md5`` (a file, or a ``.dir`` folder listing and its files) from the
-    default remote configured in ``dvc_dir`` into ``out``.
+    default remote configured in ``dvc_dir`` into ``out``, which must not exist yet.
 
     This goes to the remote's object store directly, with DVC's own filesystem layer, so it
-    needs no Git checkout and works for every remote type DVC supports.  Nothing here
-    verifies bytes: the caller re-hashes ``out`` before trusting it.  ``what`` names the
-    artifact in error messages.
+    needs no Git checkout and works for every remote type DVC supports.  The remote is
+    untrusted: a folder's listing is authenticated against ``md5`` and its entries validated
+    before any is used, and every file is hashed as it arrives.  ``what`` names the artifact
+    in error messages.
     """
+    md5 = check_md5(md5, what)
     with _dvc_errors(f"read the DVC remote for {what}", network=True):
         store = _default_remote(dvc_dir, f"to fetch {what} from")
-    fs, name = store.fs, store.name
-
-    def get(oid: str, dest: Path) -> None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            if progress is None:
-                fs.get_file(store.path(oid), os.fspath(dest))
-            else:
-                # Stream through open() so progress works for every filesystem alike.
-                with fs.open(store.path(oid), "rb") as fin, open(dest, "wb") as fout:
-                    while chunk := fin.read(1 << 20):
-                        fout.write(chunk)
-                        progress(len(chunk))
-        except FileNotFoundError:
-            raise NotFoundError(
-                f"{what}: object {oid} is missing from the DVC remote {name!r}: "
-                "run `dvc push` (or `modelreg push`) from a clone that has it"
-            ) from None
-        except Exception as e:
-            raise DvcError(f"cannot read the DVC remote {name!r} for {what}: {e}") from e
 
     if not md5.endswith(".dir"):
-        get(md5, out)
+        _fetch_verified(store, md5, out, what, progress)
         return
-    listing = out.with_name(out.name + ".dir-listing")
-    get(md5, listing)
-    try:
-        entries = json.loads(listing.read_bytes())
-    finally:
-        listing.unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    entries = parse_dir_listing(_read_object(store, md5, what), md5, what)
+    out.mkdir()
     for entry in entries:
-        get(entry["md5"], out / entry["relpath"])
+        target = out / entry.relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _fetch_verified(store, entry.md5, target, what, progress)
+
+
+@contextlib.contextmanager
+def _reading(store: _RemoteStore, oid: str, what: str) -> Iterator[None]:
+    """Turn a remote read's failures into one-line errors naming the object."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"{what}: object {oid} is missing from the DVC remote {store.name!r}: "
+            "run `dvc push` (or `modelreg push`) from a clone that has it"
+        ) from None
+    except RegistryError:
+        raise
+    except Exception as e:
+        raise DvcError(f"cannot read the DVC remote {store.name!r} for {what}: {e}") from e
+
+
+def _read_object(store: _RemoteStore, oid: str, what: str) -> bytes:
+    """A small object (a folder listing), read whole but never past the listing limit."""
+    with _reading(store, oid, what), store.fs.open(store.path(oid), "rb") as fin:
+        data: bytes = fin.read(MAX_LISTING_BYTES + 1)
+    return data
+
+
+def _fetch_verified(
+    store: _RemoteStore,
+    oid: str,
+    dest: Path,
+    what: str,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Stream one file object to ``dest`` (created, never overwritten), checking its md5."""
+    h = hashlib.md5()
+    with (
+        _reading(store, oid, what),
+        store.fs.open(store.path(oid), "rb") as fin,
+        open(dest, "xb") as fout,
+    ):
+        while chunk := fin.read(1 << 20):
+            h.update(chunk)
+            fout.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
+    if h.hexdigest() != oid:
+        raise IntegrityError(
+            f"{what}: object {oid} in the DVC remote {store.name!r} has md5 {h.hexdigest()}, "
+            f"expected {oid}: the remote is corrupted; nothing was written"
+        )
 
 
 def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
@@ -219,18 +248,45 @@ def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
         repo.push(revs=revs, workspace=False, remote=remote)
 
 
-def missing_objects(dvc_dir: Path, md5s: list[str]) -> set[str]:
-    """Which of ``md5s`` (files or ``.dir`` folders) are not complete in the default remote."""
+def missing_objects(dvc_dir: Path, md5s: list[str], *, verify: bool = False) -> dict[str, str]:
+    """Which of ``md5s`` (files or ``.dir`` folders) are not complete and intact in the
+    default remote, each with the reason ("is missing from the DVC remote"…).
+
+    With ``verify`` every object is downloaded and re-hashed (corruption is found here, not
+    at deploy time); otherwise only presence is checked, and a folder's listing is
+    authenticated."""
+    bad: dict[str, str] = {}
     with _dvc_errors("read the DVC remote", network=True):
         store = _default_remote(dvc_dir, "to check")
-        fs, path = store.fs, store.path
-
-        missing = set()
         for md5 in md5s:
-            if not fs.exists(path(md5)):
-                missing.add(md5)
-            elif md5.endswith(".dir"):
-                entries = json.loads(fs.cat_file(path(md5)))
-                if not all(fs.exists(path(e["md5"])) for e in entries):
-                    missing.add(md5)
-        return missing
+            problem = _object_problem(store, md5, verify)
+            if problem is not None:
+                bad[md5] = problem
+    return bad
+
+
+def _object_problem(store: _RemoteStore, md5: str, verify: bool) -> str | None:
+    """Why object ``md5`` is not usable from ``store``, or ``None``."""
+    fs, path = store.fs, store.path
+    if not is_md5(md5):
+        return "is not an md5"
+    if not fs.exists(path(md5)):
+        return "is missing from the DVC remote"
+    files = [md5]
+    if md5.endswith(".dir"):
+        try:
+            entries = parse_dir_listing(_read_object(store, md5, md5), md5, md5)
+        except IntegrityError:
+            return "has a corrupted folder listing in the DVC remote"
+        files = [e.md5 for e in entries]
+        if not all(fs.exists(path(f)) for f in files):
+            return "has files missing from the DVC remote"
+    if verify:
+        for oid in files:
+            h = hashlib.md5()
+            with fs.open(path(oid), "rb") as fin:
+                while chunk := fin.read(1 << 20):
+                    h.update(chunk)
+            if h.hexdigest() != oid:
+                return f"is corrupted in the DVC remote (object {oid} has md5 {h.hexdigest()})"
+    return None

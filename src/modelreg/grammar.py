@@ -22,17 +22,18 @@ from modelreg.errors import InvalidInputError
 from modelreg.semver import SEMVER_PATTERN, is_version
 
 NAME_PATTERN = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
-_NAME_RE = re.compile(rf"^{NAME_PATTERN}$")
+# ``\Z``, not ``$``: ``$`` also matches before a final newline, so "churn\n" would pass.
+_NAME_RE = re.compile(rf"^{NAME_PATTERN}\Z")
 # Stage names follow the same rule as model names (GTO enforces one rule for both).
 _TAG_RE = re.compile(
     rf"^(?P<name>{NAME_PATTERN})"
     rf"(?:(?:#(?P<stage>{NAME_PATTERN})|@(?P<version>v{SEMVER_PATTERN}))(?P<cancel>!?)"
     r"|@(?P<deprecated>deprecated)|@(?P<created>created))"
-    r"(?:#(?P<counter>[0-9]+))?$"
+    r"(?:#(?P<counter>[0-9]+))?\Z"
 )
 _REF_RE = re.compile(
     rf"^(?P<name>{NAME_PATTERN})"
-    rf"(?:#(?P<stage>{NAME_PATTERN})|@(?P<version>latest|v{SEMVER_PATTERN}))?$"
+    rf"(?:#(?P<stage>{NAME_PATTERN})|@(?P<version>latest|v{SEMVER_PATTERN}))?\Z"
 )
 
 NAME_RULE = "letters, digits, '-', '_' and '/', starting and ending with a letter or digit"
@@ -81,16 +82,63 @@ class Reference:
         return self.model
 
 
+MAX_PART_BYTES = 250
+"""Longest ``/``-separated part of a tag.  Git stores a loose ref as a file named after each
+part, and file names stop at 255 bytes; a longer tag fails only at ``git tag``."""
+
+MAX_NAME_PART_BYTES = 200
+"""Longest part of a model or stage name, leaving room in the tag's last part for the version
+or stage, a ``!`` and a counter."""
+
+
 def is_name(text: str) -> bool:
-    """True when ``text`` is a valid model or stage name."""
-    return _NAME_RE.match(text) is not None
+    """True when ``text`` is a valid model or stage name: GTO's rule, and one git accepts in a
+    tag (no empty ``/`` part, every part short enough to be a file name)."""
+    if _NAME_RE.match(text) is None or "//" in text:
+        return False
+    return all(len(part.encode()) <= MAX_NAME_PART_BYTES for part in text.split("/"))
 
 
 def check_name(text: str, what: str = "model name") -> str:
     """Return ``text`` or raise a one-line error naming the bad value."""
     if not is_name(text):
+        if _NAME_RE.match(text) is not None and "//" in text:
+            raise InvalidInputError(f"invalid {what} {text!r}: '//' is not allowed in Git tags")
+        if _NAME_RE.match(text) is not None:
+            raise InvalidInputError(
+                f"invalid {what} {text[:40]!r}…: each '/'-separated part must be at most "
+                f"{MAX_NAME_PART_BYTES} bytes"
+            )
         raise InvalidInputError(f"invalid {what} {text!r}: use {NAME_RULE}")
     return text
+
+
+def ref_format_problem(tag: str) -> str | None:
+    """Why git would refuse ``refs/tags/<tag>`` (``git check-ref-format``), or ``None``.
+
+    Only the rules that characters of our grammar can break are checked: empty parts, parts
+    ending in ``.lock`` or ``.``, ``..``, and parts too long to be file names.
+    """
+    for part in tag.split("/"):
+        if not part:
+            return "it has an empty '/' part"
+        if part.endswith((".lock", ".")) or part.startswith("."):
+            return f"its part {part[:40]!r} starts with '.' or ends with '.lock' or '.'"
+        if len(part.encode()) > MAX_PART_BYTES:
+            return f"its part {part[:40]!r}… is longer than {MAX_PART_BYTES} bytes"
+    if ".." in tag or "@{" in tag:
+        return "it contains '..' or '@{'"
+    return None
+
+
+def check_tag(tag: str) -> str:
+    """``tag`` if git can store it; checked before a write changes anything."""
+    problem = ref_format_problem(tag)
+    if problem is not None:
+        raise InvalidInputError(
+            f"cannot create tag {tag[:80]!r}: {problem}; pick a shorter name, stage or version"
+        )
+    return tag
 
 
 def check_stage(text: str) -> str:

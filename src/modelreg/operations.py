@@ -13,7 +13,15 @@ from modelreg.errors import (
     InvalidInputError,
 )
 from modelreg.gitrepo import GitRepo
-from modelreg.grammar import EventKind, TagName, check_name, check_stage, check_version, format_tag
+from modelreg.grammar import (
+    EventKind,
+    TagName,
+    check_name,
+    check_stage,
+    check_tag,
+    check_version,
+    format_tag,
+)
 from modelreg.index import (
     DEFAULT_STAGES,
     INDEX_FILE,
@@ -32,6 +40,7 @@ from modelreg.records import ArtifactRecord, ModelVersion, Scalar
 from modelreg.semver import FIRST_VERSION, Bump, Version, sort_key
 from modelreg.state import ModelState
 from modelreg.tagmessage import compose, parse_record
+from modelreg.untrusted import check_no_links
 from modelreg.writer import Write, run_write, writing
 
 # -- init --------------------------------------------------------------------------------
@@ -172,18 +181,31 @@ def register(
             f"path {rel!r} is tracked by Git: `git rm --cached {rel}` and commit, then register"
         )
 
+    root = repo.root
+    dvc_file = dvcfiles.pointer_file(rel)
+    gitignore = (full.parent / ".gitignore").relative_to(root).as_posix()
+    for written in (dvc_file, gitignore, dvcfiles.DVC_YAML, INDEX_FILE):
+        check_no_links(root, written)
+    if full.is_dir():
+        hashing.walk(full)  # refuses links out of the folder and special files, before any write
+    else:
+        os.close(hashing.open_regular(full))
+
     def body(w: Write) -> ModelVersion:
         state = model_state(repo, name)
         new_version = _next_version(state, version, bump)
-        digest = hashing.digest(full)
+        tag = TagName(name, EventKind.REGISTER, version=new_version)
+        check_tag(format_tag(tag))
+        if dvccache.default_layout(root):
+            # One read: the md5 recorded is that of the bytes cached.
+            digest = dvccache.store(root, full)
+        else:
+            digest = hashing.digest(full)
         _refuse_unchanged(state, digest.md5, allow_unchanged)
-        root = repo.root
-        dvc_file = dvcfiles.pointer_file(rel)
-        gitignore = (full.parent / ".gitignore").relative_to(root).as_posix()
         w.tx.snapshot(root / dvc_file, root / gitignore, root / dvcfiles.DVC_YAML)
 
         if dvccache.default_layout(root):
-            dvccache.track(root, full, rel, digest)
+            dvccache.write_pointer(root, full, rel, digest)
         else:
             dvcio.track(root, full)
         pointer = dvcfiles.parse_pointer((root / dvc_file).read_bytes(), dvc_file)
@@ -209,7 +231,6 @@ def register(
             registered_at=now,
             card=card,
         )
-        tag = TagName(name, EventKind.REGISTER, version=new_version)
         entry.versions[new_version] = VersionEntry(
             tag=format_tag(tag),
             md5=record.md5,

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 from modelreg.grammar import EventKind
+from modelreg.untrusted import is_md5, relpath_problem
 
 Scalar = float | int | str | bool
 
@@ -68,6 +69,16 @@ class ArtifactRecord:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("record is not an object")
+        # A tag message is untrusted: its path and md5 become file names, its size a count.
+        problem = relpath_problem(data.get("path"))
+        if problem is not None:
+            raise ValueError(f"record path {data.get('path')!r}: {problem}")
+        if not is_md5(data.get("md5")):
+            raise ValueError(f"record md5 {data.get('md5')!r} is not an md5")
+        for key in ("size", "nfiles"):
+            value = data.get(key)
+            if value is not None and (type(value) is not int or value < 0):
+                raise ValueError(f"record {key} {value!r} is not a count")
         try:
             return cls(
                 path=str(data["path"]),

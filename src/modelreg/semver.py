@@ -20,7 +20,7 @@ SEMVER_PATTERN = (
     rf"(?:-(?P<pre>{_IDENT}(?:\.{_IDENT})*))?"
     r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
-_VERSION_RE = re.compile(rf"^v{SEMVER_PATTERN}$")
+_VERSION_RE = re.compile(rf"^v{SEMVER_PATTERN}\Z")  # \Z: "$" accepts a final newline
 
 FIRST_VERSION = "v1.0.0"
 

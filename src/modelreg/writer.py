@@ -22,7 +22,7 @@ from modelreg.errors import (
     NotARegistryError,
 )
 from modelreg.gitrepo import GitRepo, Identity, RawTag
-from modelreg.grammar import TagName, format_tag
+from modelreg.grammar import TagName, check_tag, format_tag
 from modelreg.index import (
     INDEX_FILE,
     IndexEditor,
@@ -30,6 +30,7 @@ from modelreg.index import (
 from modelreg.locking import write_lock
 from modelreg.state import ModelState
 from modelreg.transaction import Transaction
+from modelreg.untrusted import check_no_links
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Write:
         return head
 
     def save_index(self) -> None:
+        check_no_links(self.repo.root, INDEX_FILE)
         self.tx.snapshot(self.repo.root / INDEX_FILE)
         self.index.save(self.repo.root)
 
@@ -62,7 +64,7 @@ class Write:
         both tools agreeing when events come in the same second.  Returns the tag as a
         listing would show it, so callers can replay it without listing the tags again.
         """
-        name = format_tag(tag)
+        name = check_tag(format_tag(tag))
         when = max(int(time.time()), state.last_timestamp + 1)
         self.repo.create_tag(name, target, message, when)
         self.tx.tagged(name)
