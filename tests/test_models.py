@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 import warnings
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 import yaml
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -33,10 +37,51 @@ class Doubler(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return X * 2
 
 
+DOUBLER = f"{Doubler.__module__}.Doubler"
+
+
+class RunsCode:
+    """Pickles to a call of ``os.mkdir(marker)``: proof that unpickling ran code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.marker),))
+
+
 @pytest.fixture
 def iris() -> tuple[object, object]:
     X, y = load_iris(return_X_y=True, as_frame=True)
     return X, y
+
+
+def hand_made(
+    registry: Registry, repo: Path, name: str, card: object, files: dict[str, bytes] | None = None
+) -> str:
+    """Register ``models/<name>/`` holding ``files`` and a ``model.yaml`` (a mapping is dumped
+    as YAML, ``str``/``bytes`` written as is), as any registrant can; returns the reference."""
+    folder = repo / "models" / name
+    folder.mkdir(parents=True)
+    for rel, content in (files or {}).items():
+        (folder / rel).write_bytes(content)
+    if isinstance(card, bytes):
+        data = card
+    elif isinstance(card, str):
+        data = card.encode()
+    else:
+        data = yaml.safe_dump(card).encode()
+    (folder / "model.yaml").write_bytes(data)
+    return f"{name}@{registry.register(name, f'models/{name}').version}"
+
+
+def one_line_error(ref: str, **kwargs: object) -> str:
+    """The message of the InvalidInputError ``load_model(ref, **kwargs)`` raises."""
+    with pytest.raises(InvalidInputError) as caught:
+        modelreg.load_model(ref, **kwargs)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(ref.replace("@", " ")), message
+    return message
 
 
 def test_logistic_regression_round_trip_by_stage(
@@ -93,7 +138,33 @@ def test_joblib_on_request(registry: Registry, iris: tuple[object, object]) -> N
     model = LogisticRegression(max_iter=300).fit(X, y)
     v = modelreg.log_model(model, "iris", flavor="joblib")
     assert v.card is not None and v.card["file"] == "model.joblib"
-    assert (modelreg.load_model("iris@v1.0.0").predict(X) == model.predict(X)).all()
+    one_line_error("iris@v1.0.0")
+    loaded = modelreg.load_model("iris@v1.0.0", allow_pickle=True)
+    assert (loaded.predict(X) == model.predict(X)).all()
+
+
+def test_a_pickle_runs_only_with_allow_pickle(
+    registry: Registry, repo: Path, tmp_path: Path, iris: tuple[object, object]
+) -> None:
+    """A hand-made card saying ``flavor: joblib`` cannot make load_model unpickle."""
+    X, y = iris
+    marker = tmp_path / "pickle-ran"
+    model = LogisticRegression(max_iter=300).fit(X, y)
+    blob = tmp_path / "blob.joblib"
+    joblib.dump({"model": model, "side": RunsCode(marker)}, blob)
+    ref = hand_made(
+        registry,
+        repo,
+        "pickled",
+        {"flavor": "joblib", "file": "model.joblib"},
+        {"model.joblib": blob.read_bytes()},
+    )
+    message = one_line_error(ref)
+    assert "is a pickle (joblib), which runs code when loaded: pass allow_pickle=True" in message
+    assert not marker.exists()  # nothing was unpickled
+    loaded = modelreg.load_model(ref, allow_pickle=True)
+    assert marker.is_dir()
+    assert (loaded["model"].predict(X) == model.predict(X)).all()
 
 
 def test_folder_artifact_as_is(registry: Registry, repo: Path, tmp_path: Path) -> None:
@@ -158,22 +229,192 @@ def test_missing_optional_dependency_is_a_clear_error(
         modelreg.log_model(LogisticRegression(max_iter=300).fit(X, y), "iris")
 
 
-def test_types_the_card_does_not_trust_are_refused(
+def test_custom_types_load_only_when_the_caller_trusts_them(
     registry: Registry, repo: Path, iris: tuple[object, object]
 ) -> None:
     X, y = iris
     pipe = make_pipeline(Doubler(), LogisticRegression(max_iter=300)).fit(X.values, y)
     v = modelreg.log_model(pipe, "custom")
-    assert v.card is not None and v.card["trusted_types"] == [f"{Doubler.__module__}.Doubler"]
-    assert (modelreg.load_model("custom@v1.0.0").predict(X.values) == pipe.predict(X.values)).all()
-    # A version whose card does not list the type (as if written by another tool): refused.
+    # The card still records the types as information, but does not decide anything.
+    assert v.card is not None and v.card["trusted_types"] == [DOUBLER]
+    message = one_line_error("custom@v1.0.0")
+    assert "needs types skops does not trust by default: check them, then pass " in message
+    assert f"trusted=[{DOUBLER!r}] to load_model" in message
+    loaded = modelreg.load_model("custom@v1.0.0", trusted=[DOUBLER])
+    assert (loaded.predict(X.values) == pipe.predict(X.values)).all()
+    # A card that claims trust in builtins.eval (as any registrant can write) changes nothing.
     card_path = repo / "models/custom/model.yaml"
     card = yaml.safe_load(card_path.read_text())
-    card["trusted_types"] = []
+    card["trusted_types"] = ["builtins.eval"]
     card_path.write_text(yaml.safe_dump(card))
     registry.register("custom", "models/custom")
-    with pytest.raises(InvalidInputError, match=f"{Doubler.__module__}.Doubler"):
-        modelreg.load_model("custom@v1.1.0")
+    message = one_line_error("custom@v1.1.0", trusted=["builtins.eval"])
+    assert f"pass trusted=[{DOUBLER!r}]" in message  # what skops finds, minus `trusted`
+    loaded = modelreg.load_model("custom@v1.1.0", trusted=[DOUBLER])
+    assert (loaded.predict(X.values) == pipe.predict(X.values)).all()
+
+
+def test_the_card_cannot_make_skops_trust_eval(
+    registry: Registry, repo: Path, tmp_path: Path
+) -> None:
+    import skops.io
+
+    skops.io.dump({"f": eval}, tmp_path / "evil.skops")
+    ref = hand_made(
+        registry,
+        repo,
+        "evil",
+        {"flavor": "sklearn", "file": "model.skops", "trusted_types": ["builtins.eval"]},
+        {"model.skops": (tmp_path / "evil.skops").read_bytes()},
+    )
+    assert "pass trusted=['builtins.eval'] to load_model" in one_line_error(ref)
+
+
+@pytest.mark.parametrize("content", [b"not a zip", b"PK\x05\x06" + b"\x00" * 18])
+def test_a_file_skops_cannot_read_is_a_one_line_error(
+    registry: Registry, repo: Path, content: bytes
+) -> None:
+    ref = hand_made(
+        registry,
+        repo,
+        "junk",
+        {"flavor": "sklearn", "file": "model.skops"},
+        {"model.skops": content},
+    )
+    assert "model.skops is not a skops file this skops can read" in one_line_error(ref)
+
+
+def test_trusted_must_be_a_list_of_names(registry: Registry) -> None:
+    with pytest.raises(
+        InvalidInputError,
+        match=r"not the string 'sklearn.tree._tree.Tree': "
+        r"pass trusted=\['sklearn.tree._tree.Tree'\]",
+    ):
+        modelreg.load_model("iris@v1.0.0", trusted="sklearn.tree._tree.Tree")
+
+
+def test_common_estimators_and_what_they_need_trusted(
+    registry: Registry, iris: tuple[object, object]
+) -> None:
+    """Measured on skops 0.16: linear models and scaler pipelines load with skops's defaults;
+    tree ensembles need sklearn.tree._tree.Tree trusted."""
+    X, y = iris
+    linear = LogisticRegression(max_iter=300).fit(X, y)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(X, y)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    for name, model in [("linear", linear), ("pipe", pipe), ("forest", forest)]:
+        modelreg.log_model(model, name)
+    assert (modelreg.load_model("linear@v1.0.0").predict(X) == linear.predict(X)).all()
+    assert (modelreg.load_model("pipe@v1.0.0").predict(X) == pipe.predict(X)).all()
+    assert "pass trusted=['sklearn.tree._tree.Tree'] to" in one_line_error("forest@v1.0.0")
+    loaded = modelreg.load_model("forest@v1.0.0", trusted=["sklearn.tree._tree.Tree"])
+    assert (loaded.predict(X) == forest.predict(X)).all()
+
+
+@pytest.mark.parametrize(
+    "file",
+    ["../../outside", "../outside", "sub/../../outside", "/etc/passwd", "", ".", "a\\b", 7],
+)
+def test_the_card_file_must_stay_inside_the_artifact(
+    registry: Registry, repo: Path, file: object
+) -> None:
+    ref = hand_made(registry, repo, "escape", {"flavor": "path", "file": file}, {"x": b"x"})
+    message = one_line_error(ref)
+    assert "model.yaml has file" in message
+
+
+def test_an_absolute_card_file_is_never_unpickled(
+    registry: Registry, repo: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pickle-ran"
+    outside = tmp_path / "outside.joblib"
+    joblib.dump(RunsCode(marker), outside)
+    ref = hand_made(registry, repo, "abs", {"flavor": "joblib", "file": str(outside)}, {"x": b"x"})
+    assert "expected a relative path inside the artifact folder" in one_line_error(
+        ref, allow_pickle=True
+    )
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("link_at", ["model.joblib", "sub"])
+def test_a_symlink_in_the_fetched_artifact_is_refused(
+    registry: Registry,
+    repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    link_at: str,
+) -> None:
+    """DVC materializes regular files, but a fetched copy is not trusted to: a card naming a
+    link (or a path through a linked folder) is refused, even with allow_pickle."""
+    marker = tmp_path / "pickle-ran"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    joblib.dump(RunsCode(marker), outside / "model.joblib")
+    file = "model.joblib" if link_at == "model.joblib" else "sub/model.joblib"
+    ref = hand_made(registry, repo, "linked", {"flavor": "joblib", "file": file}, {"x": b"x"})
+    real_get = Registry.get
+
+    def get_then_plant_link(self: Registry, ref: str, out: Path, **kwargs: object) -> Path:
+        local = real_get(self, ref, out, **kwargs)  # type: ignore[arg-type]
+        target = outside / "model.joblib" if link_at == "model.joblib" else outside
+        (local / link_at).symlink_to(target)
+        return local
+
+    monkeypatch.setattr(Registry, "get", get_then_plant_link)
+    assert "which is a symbolic link in the artifact" in one_line_error(ref, allow_pickle=True)
+    assert not marker.exists()
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("card", "says"),
+    [
+        ("- flavor: path\n- file: x\n", "must be a mapping, not a list"),
+        ("just text\n", "must be a mapping, not a str"),
+        ("", "must be a mapping, not an empty document"),
+        ("flavor: path\nfile: [x\n", "is not valid YAML (line 3"),
+        ("flavor: !!python/object:os.system {}\n", "is not valid YAML"),
+        ("a: " + _nested(20000) + "\n", "is not valid YAML (nested too deeply)"),
+        (b"flavor: path\nfile: \xff\n", "is not UTF-8 text"),
+        ({"flavor": "path", "file": "x", "pad": "y" * (1 << 20)}, "is over the 1 MB limit"),
+        ({"flavor": "onnx", "file": "x"}, "names flavor 'onnx': known flavors are"),
+        ({"flavor": ["sklearn"], "file": "x"}, "names flavor ['sklearn']"),
+        ({"file": "x"}, "names flavor None"),
+        ({"flavor": "path"}, "has file None"),
+        ({"flavor": "path", "file": "x", "libraries": ["numpy"]}, "has libraries that are"),
+    ],
+)
+def test_a_malformed_card_is_a_one_line_error(
+    registry: Registry, repo: Path, card: object, says: str
+) -> None:
+    ref = hand_made(registry, repo, "bad", card, {"x": b"x"})
+    message = one_line_error(ref)
+    assert says in message and message.endswith("(log_model writes one)"), message
+
+
+def test_a_malformed_md5_never_becomes_a_path(
+    registry: Registry, repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ref = hand_made(registry, repo, "plain", {"flavor": "path", "file": "x"}, {"x": b"x"})
+    real_resolve = Registry.resolve
+    calls: list[object] = []
+
+    def resolve_with(md5: str) -> object:
+        def fake(self: Registry, ref: str) -> object:
+            return dataclasses.replace(real_resolve(self, ref), md5=md5)
+
+        return fake
+
+    monkeypatch.setattr(Registry, "get", lambda *a, **k: calls.append(a))
+    for md5 in ["../../../../victim", "/tmp/x", "A" * 32, "0" * 32 + ".dir/..", "0" * 31]:
+        monkeypatch.setattr(Registry, "resolve", resolve_with(md5))
+        with pytest.raises(IntegrityError, match="which is not an md5") as caught:
+            modelreg.load_model(ref)
+        assert "\n" not in str(caught.value)
+    assert calls == []
 
 
 def test_library_version_mismatch_warns(
@@ -194,3 +435,30 @@ def test_library_version_mismatch_warns(
     ]
     assert len(texts) == 1
     assert "saved with scikit-learn 0.24.2" in texts[0] and "this environment has" in texts[0]
+
+
+@pytest.mark.parametrize("link", ["models", "models/iris"])
+def test_log_model_refuses_a_symlinked_models_folder(
+    registry: Registry, repo: Path, tmp_path: Path, iris: tuple[object, object], link: str
+) -> None:
+    """A clone can carry a committed link; log_model must neither write nor delete through it."""
+    X, y = iris
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "iris").mkdir(parents=True)
+    (elsewhere / "iris" / "keep.txt").write_text("precious")
+    (elsewhere / "keep.txt").write_text("precious too")
+    if (repo / "models").exists():
+        (repo / "models").rmdir()
+    if link == "models":
+        (repo / "models").symlink_to(elsewhere, target_is_directory=True)
+    else:
+        (repo / "models").mkdir()
+        (repo / "models" / "iris").symlink_to(elsewhere / "iris", target_is_directory=True)
+    before = {p: p.read_bytes() for p in elsewhere.rglob("*") if p.is_file()}
+    status = git(repo, "status", "--porcelain", "--untracked-files=all")
+    with pytest.raises(InvalidInputError, match=f"^{link} is a symbolic link .*: replace {link}"):
+        modelreg.log_model(LogisticRegression(max_iter=300).fit(X, y), "iris")
+    assert sorted(elsewhere.rglob("*")) == sorted([*before, elsewhere / "iris"])
+    assert {p: p.read_bytes() for p in before} == before
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == status
+    assert git(repo, "tag") == ""

@@ -1,19 +1,23 @@
 """How models of each kind are saved and loaded.
 
-| flavor    | objects                         | file           | loading                      |
-| --------- | ------------------------------- | -------------- | ---------------------------- |
-| `sklearn` | scikit-learn estimators, pipes  | `model.skops`  | skops, recorded types only   |
-| `joblib`  | the same, on request            | `model.joblib` | joblib (pickle: runs code)   |
-| `path`    | a file or folder path           | as is          | the fetched path             |
+| flavor    | objects                         | file           | loading                           |
+| --------- | ------------------------------- | -------------- | --------------------------------- |
+| `sklearn` | scikit-learn estimators, pipes  | `model.skops`  | skops: its defaults + `trusted`   |
+| `joblib`  | the same, on request            | `model.joblib` | joblib, only with `allow_pickle`  |
+| `path`    | a file or folder path           | as is          | the fetched path                  |
 
 skops is the default for scikit-learn because its format does not execute code on load.
-Optional dependencies are imported only here, and a missing one is a clear error.
+What to trust is the caller's decision, never the artifact's: the card that travels with the
+model is written by whoever registered it.  Optional dependencies are imported only here,
+and a missing one is a clear error.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,22 +101,71 @@ def save(obj: Any, flavor: str, folder: Path) -> Saved:
     return Saved(source.name, {}, [])
 
 
-def load(folder: Path, card: dict[str, Any]) -> Any:
-    """Deserialize the model in a fetched, md5-verified artifact ``folder``."""
-    flavor = card.get("flavor")
-    path = folder / str(card.get("file", ""))
+def load(path: Path, flavor: str, what: str, *, trusted: Sequence[str], allow_pickle: bool) -> Any:
+    """Deserialize the model file ``path`` of a fetched, md5-verified artifact.
+
+    ``trusted`` is the caller's list of type names skops may load beyond its defaults;
+    ``allow_pickle`` is the caller's consent to run a pickle.  ``what`` names the artifact
+    (``iris v1.0.0``) in errors.
+    """
     if flavor == "sklearn":
-        sio = _require("skops.io", flavor)
-        trusted = list(card.get("trusted_types") or [])
-        unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
-        if unknown:
-            raise InvalidInputError(
-                f"refusing to load {path.name}: it needs types the model card does not trust "
-                f"({', '.join(unknown)}); re-save the model with log_model if you trust them"
-            )
-        return sio.load(path, trusted=trusted)
+        return _load_skops(path, what, trusted)
     if flavor == "joblib":
+        if not allow_pickle:
+            raise InvalidInputError(
+                f"{what}: {path.name} is a pickle (joblib), which runs code when loaded: pass "
+                "allow_pickle=True only if you trust whoever can register models in this registry"
+            )
         return _require("joblib", flavor).load(path)
     if flavor == "path":
         return path
-    raise InvalidInputError(f"the model card names unknown flavor {flavor!r}: {FLAVORS}")
+    raise InvalidInputError(f"{what}: unknown flavor {flavor!r}: known are {', '.join(FLAVORS)}")
+
+
+def _load_skops(path: Path, what: str, trusted: Sequence[str]) -> Any:
+    sio = _require("skops.io", "sklearn")
+    untrusted_found = _require("skops.io.exceptions", "sklearn").UntrustedTypesFoundException
+
+    try:
+        # Asked of the verified file itself: the card's ``trusted_types`` is not consulted.
+        found = sio.get_untrusted_types(file=path)
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        LookupError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+        NotImplementedError,
+    ) as e:
+        # Listing types only parses the file (nothing is imported or built), and the file
+        # comes from whoever registered it: every way a crafted one breaks the parser
+        # (a bad zip, a missing schema.json, a schema of the wrong shape) is reported alike.
+        raise InvalidInputError(
+            f"{what}: {path.name} is not a skops file this skops can read ({_one_line(e)}): "
+            "register a version saved with log_model"
+        ) from None
+    untrusted = sorted(set(found) - set(trusted))
+    if untrusted:
+        raise _untrusted(path, what, untrusted)
+    try:
+        return sio.load(path, trusted=list(trusted))
+    except untrusted_found as e:
+        # skops's audit during load refused a type the listing above let through (they
+        # should agree); its message spans lines, so only its first line is kept.
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InvalidInputError(f"{what}: skops refused {path.name}: {first}") from None
+
+
+def _untrusted(path: Path, what: str, types: list[str]) -> InvalidInputError:
+    # ``repr`` keeps type names read from the file on one line and ready to paste.
+    return InvalidInputError(
+        f"{what}: {path.name} needs types skops does not trust by default: check them, "
+        f"then pass trusted={types!r} to load_model if you trust them"
+    )
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -4,6 +4,10 @@
 and a ``model.yaml`` card) and registers that folder through the same path as
 ``modelreg register``.  ``load_model`` resolves a reference, fetches the artifact (local DVC
 cache first, then the DVC remote), verifies its md5, and only then deserializes it.
+
+Anyone who can register a version writes its artifact and card, so the card only says how
+the model was saved; what may run or be trusted on load is the caller's decision
+(``trusted``, ``allow_pickle``).
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg.errors import InvalidInputError
 from modelreg.records import ModelVersion
+from modelreg.untrusted import artifact_name, check_md5
+
+if TYPE_CHECKING:
+    from modelreg.card import Card
 
 
 class LibraryVersionWarning(UserWarning):
@@ -25,7 +33,22 @@ class LibraryVersionWarning(UserWarning):
 
 
 def _artifact_folder(root: Path, name: str) -> Path:
-    return root / "models" / name
+    """``models/<name>`` below ``root``, refusing any symbolic link on the way.
+
+    log_model replaces this folder (``rmtree``); a clone can carry a committed link
+    (``models -> ../elsewhere``, ``models/<name> -> /somewhere``) that would make that
+    write and delete happen outside the repository.  Checked before anything is created.
+    """
+    folder = root
+    for part in ("models", *name.split("/")):
+        folder = folder / part
+        if folder.is_symlink():
+            link = folder.relative_to(root).as_posix()
+            raise InvalidInputError(
+                f"{link} is a symbolic link (to {os.readlink(folder)!r}): log_model writes "
+                f"models/{name} only inside the repository: replace {link} with a real folder"
+            )
+    return folder
 
 
 def log_model(
@@ -73,6 +96,12 @@ def log_model(
         )
         # The folder holds exactly one version's files: the previous model is replaced.
         if folder.exists():
+            # _artifact_folder refused links; this guards the one delete against a link
+            # created since (rmtree itself refuses a link as its argument).
+            if not folder.resolve().is_relative_to(reg.root.resolve()):
+                raise InvalidInputError(
+                    f"{folder} is outside the repository {reg.root}: not deleting it"
+                )
             shutil.rmtree(folder)
         os.replace(staging, folder)
     finally:
@@ -89,38 +118,72 @@ def log_model(
     )
 
 
-def load_model(ref: str, *, repo: str | os.PathLike[str] = ".") -> Any:
+def load_model(
+    ref: str,
+    *,
+    repo: str | os.PathLike[str] = ".",
+    trusted: Iterable[str] = (),
+    allow_pickle: bool = False,
+) -> Any:
     """Fetch ``ref``'s artifact, verify its md5, then deserialize it with its flavor.
 
-    An artifact without a model card (registered with ``modelreg register``) is returned as
-    the local path of its verified copy.
+    The caller decides what to trust, never the artifact: skops loads its default types
+    plus the type names in ``trusted``, and a pickle (the ``joblib`` flavor) loads only with
+    ``allow_pickle=True``.  The card's ``trusted_types`` is ignored.  An artifact without a
+    model card (registered with ``modelreg register``) is returned as the local path of its
+    verified copy.
     """
-    import yaml
-
-    from modelreg import flavors
+    from modelreg import card, flavors
     from modelreg.cache import cache_dir
     from modelreg.registry import Registry
 
+    trusted_names = _trusted_names(trusted)
     reg = Registry(repo)
     mv = reg.resolve(ref)
+    what = f"{mv.name} {mv.version}"
     if mv.md5 is None or mv.path is None:
-        raise InvalidInputError(f"{mv.name} {mv.version} has no DVC-tracked artifact to load")
-    target = cache_dir("artifacts") / mv.md5.replace(".dir", "") / Path(mv.path).name
+        raise InvalidInputError(f"{what} has no DVC-tracked artifact to load")
+    # Both become parts of a path in the user's cache, and both come from the tag record.
+    md5 = check_md5(mv.md5, what)
+    leaf = artifact_name(mv.path, what)
+    target = cache_dir("artifacts") / md5.removesuffix(".dir") / leaf
     target.parent.mkdir(parents=True, exist_ok=True)
-    # By exact version: a stage could move between resolving and fetching.
-    local = reg.get(f"{mv.name}@{mv.version}", out=target)
-    card_path = local / "model.yaml" if local.is_dir() else None
-    if card_path is None or not card_path.exists():
+    # By exact version: a stage could move between resolving and fetching.  ``force``: the
+    # cache may hold this artifact from an earlier load; it is replaced by a verified copy.
+    local = reg.get(f"{mv.name}@{mv.version}", out=target, force=True)
+    if not local.is_dir() or local.is_symlink():
         return local
-    card = yaml.safe_load(card_path.read_text(encoding="utf-8")) or {}
-    _warn_on_version_drift(mv, card)
-    return flavors.load(local, card)
+    model_card = card.read(local, what)
+    if model_card is None:
+        return local
+    path = card.model_file(local, model_card, what)
+    _warn_on_version_drift(mv, model_card)
+    return flavors.load(
+        path, model_card.flavor, what, trusted=trusted_names, allow_pickle=allow_pickle
+    )
 
 
-def _warn_on_version_drift(mv: ModelVersion, card: dict[str, Any]) -> None:
+def _trusted_names(trusted: Iterable[str]) -> list[str]:
+    """``trusted`` as a list of type names; a lone string is a mistake, not a list of letters."""
+    if isinstance(trusted, str):
+        raise InvalidInputError(
+            f"trusted must be a list of type names, not the string {trusted!r}: "
+            f"pass trusted=[{trusted!r}]"
+        )
+    names = list(trusted)
+    for item in names:
+        if not isinstance(item, str) or not item:
+            raise InvalidInputError(
+                f"trusted must hold fully qualified type names such as "
+                f"'sklearn.tree._tree.Tree', not {item!r}"
+            )
+    return names
+
+
+def _warn_on_version_drift(mv: ModelVersion, card: Card) -> None:
     from modelreg.card import library_versions
 
-    saved = card.get("libraries") or {}
+    saved = card.libraries
     installed = library_versions(list(saved))
     for lib, version in sorted(saved.items()):
         now = installed.get(lib)
