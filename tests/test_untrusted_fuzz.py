@@ -53,7 +53,9 @@ def _inside(rel: str) -> bool:
 
 
 @given(st.lists(st.fixed_dictionaries({"md5": MD5S, "relpath": HOSTILE_PATHS}), max_size=6))
-def test_accepted_listings_only_name_paths_inside_their_folder(entries: list[dict[str, str]]) -> None:
+def test_accepted_listings_only_name_paths_inside_their_folder(
+    entries: list[dict[str, str]],
+) -> None:
     data = json.dumps(entries, sort_keys=True).encode()
     oid = hashlib.md5(data).hexdigest() + ".dir"
     try:

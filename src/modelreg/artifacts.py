@@ -268,20 +268,3 @@ def get(
         _remove(work)
     return dest
 
-
-def get_from_mirror(
-    mirror: GitRepo,
-    mv: ModelVersion,
-    out: str | os.PathLike[str] | None,
-    *,
-    force: bool = False,
-    sized_progress: SizedProgress | None = None,
-) -> Path:
-    """``get`` for a registry read by URL: the DVC remote is the one configured at the
-    version's commit (credentials come from the environment or DVC's global config)."""
-    config = mirror.show_file(mv.commit, ".dvc/config")
-    with tempfile.TemporaryDirectory(prefix="modelreg-dvc-") as tmp:
-        dvc_dir = Path(tmp) / ".dvc"
-        dvc_dir.mkdir()
-        (dvc_dir / "config").write_bytes(config or b"")
-        return get(mirror, mv, out, dvc_dir=dvc_dir, force=force, sized_progress=sized_progress)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +35,16 @@ _TAG_FORMAT = "%00".join([*_TAG_FIELDS, "%(contents)"]) + "%1e"
 # Messages are most of a listing's bytes; a whole-registry listing leaves them out.
 _TAG_FORMAT_NO_MESSAGE = "%00".join([*_TAG_FIELDS, ""]) + "%1e"
 ZERO_OID = "0" * 40
+
+# The user-info of a URL (``user:token@``): everything between ``://`` and the last ``@``
+# before the first ``/``, which is where git and curl end it too.
+_USERINFO = re.compile(r"(?<=://)[^/\s]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced by ``***``
+    (``https://user:token@host/r.git`` -> ``https://***@host/r.git``)."""
+    return _USERINFO.sub("***@", text)
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,8 @@ def _clean_env(extra: Mapping[str, str] | None) -> dict[str, str]:
 def _first_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
-    return (fatal or lines or ["git failed"])[0]
+    # git may echo a remote's URL, credentials included, in what it prints.
+    return redact((fatal or lines or ["git failed"])[0])
 
 
 def parse_tag_listing(output: str) -> list[RawTag]:
@@ -97,10 +109,19 @@ def parse_tag_listing(output: str) -> list[RawTag]:
 
 
 class GitRepo:
-    """A working tree of a Git repository, driven through the ``git`` executable."""
+    """A working tree of a Git repository, driven through the ``git`` executable.
 
-    def __init__(self, root: Path) -> None:
+    ``env`` is added to the environment of every git command run in it: a mirror passes its
+    remote's URL this way, so that the URL (and any token in it) is never written to disk.
+    """
+
+    def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
         self.root = root
+        self.env: dict[str, str] = dict(env or {})
+
+    def _env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment of one git command: the instance's, then the call's."""
+        return _clean_env({**self.env, **(extra or {})})
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> GitRepo:
@@ -137,7 +158,7 @@ class GitRepo:
             input=stdin,
             capture_output=True,
             text=True,
-            env=_clean_env(env),
+            env=self._env(env),
         )
         if check and proc.returncode != 0:
             raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr or proc.stdout)}")
@@ -173,11 +194,12 @@ class GitRepo:
 
     def show_file(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` at ``rev``, or ``None`` when it is not there."""
+        # In a partial mirror this may fetch the blob: it needs the instance's environment.
         proc = subprocess.run(
             ["git", "cat-file", "blob", f"{rev}:{path}"],
             cwd=self.root,
             capture_output=True,
-            env=_clean_env(None),
+            env=self._env(),
         )
         return proc.stdout if proc.returncode == 0 else None
 
@@ -282,7 +304,7 @@ class GitRepo:
             cwd=self.root,
             input=data,
             capture_output=True,
-            env=_clean_env(None),
+            env=self._env(),
         )
         if proc.returncode != 0:
             raise GitError(f"cannot store {path}: {_first_line(proc.stderr.decode())}")
@@ -303,21 +325,24 @@ class GitRepo:
             self.run("update-ref", "HEAD", new, expected)
 
 
-def ls_remote_tags(url: str, patterns: Sequence[str]) -> list[RawTag]:
+def ls_remote_tags(
+    url: str, patterns: Sequence[str], env: Mapping[str, str] | None = None
+) -> list[RawTag]:
     """Annotated tags of a remote, from ``git ls-remote`` alone (no clone, no fetch).
 
     A tag listing carries names and peeled commits, not tagger dates or messages: the tags
     returned have ``timestamp`` 0 and an empty message.  Lightweight tags (no peeled line)
-    are left out, as they are locally.
+    are left out, as they are locally.  ``env`` is added to git's environment.
     """
     proc = subprocess.run(
-        ["git", "ls-remote", "--tags", url, *patterns],
+        # '--': a URL starting with '-' must never be read as an option (--upload-pack=…).
+        ["git", "ls-remote", "--tags", "--", url, *patterns],
         capture_output=True,
         text=True,
-        env=_clean_env(None),
+        env=_clean_env(env),
     )
     if proc.returncode != 0:
-        raise GitError(f"cannot list tags of {url!r}: {_first_line(proc.stderr)}")
+        raise GitError(f"cannot list tags of {redact(url)!r}: {_first_line(proc.stderr)}")
     objects: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in proc.stdout.splitlines():

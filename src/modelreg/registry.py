@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg import queries
 from modelreg.errors import NotARegistryError
-from modelreg.gitrepo import GitRepo, TagReader
+from modelreg.gitrepo import GitRepo, TagReader, redact
 from modelreg.grammar import Reference, parse_reference, tag_patterns
 from modelreg.records import (
     AppliedChange,
@@ -38,9 +38,10 @@ class Registry:
     """
 
     def __init__(self, repo: str | os.PathLike[str] = ".") -> None:
-        from modelreg.remote import is_url
+        from modelreg.remote import check_location, is_url
 
         text = os.fspath(repo)
+        check_location(text)  # before git ever sees it: '--upload-pack=…' is not a URL
         self._url = text if is_url(text) else None
         self._local = None if self._url else GitRepo.discover(repo)
 
@@ -58,8 +59,9 @@ class Registry:
     def _git(self) -> GitRepo:
         """The local clone; a registry opened by URL is read-only."""
         if self._local is None:
+            shown = redact(self._url or "")
             raise NotARegistryError(
-                f"{self._url} is a remote registry: clone it (`git clone {self._url}`) to write"
+                f"{shown} is a remote registry: clone it (`git clone {shown}`) to write"
             )
         return self._local
 
@@ -122,22 +124,34 @@ class Registry:
         ref: str,
         out: str | os.PathLike[str] | None = None,
         *,
+        force: bool = False,
         progress: Callable[[int, int | None], None] | None = None,
+        dvc_remote: str | None = None,
     ) -> Path:
         """Write the verified bytes of ``ref``'s artifact to ``out``; return the path.
 
-        ``progress`` is called with each chunk's size in bytes as it arrives, and the
-        artifact's recorded total size (``None`` when unknown).
+        ``out`` an existing folder (or a path ending in ``/``) receives the artifact inside
+        it, as ``cp`` does.  An existing destination is refused unless ``force``, which
+        replaces an artifact of the same kind (file or folder) atomically.  ``progress`` is
+        called with each chunk's size in bytes as it arrives, and the artifact's recorded
+        total size (``None`` when unknown).
+
+        The bytes come from ``dvc_remote`` (a URL or folder) when given, else from
+        ``$MODELREG_DVC_REMOTE`` when set, else from the registry's DVC remote: the clone's
+        ``.dvc`` config, or by URL the one configured on the registry's default branch.
         """
-        from modelreg import artifacts
+        from modelreg import artifacts, remote
 
         parsed = parse_reference(ref)
         reader = self._reader(parsed.model)
         mv = queries.with_artifact(reader, queries.resolve(reader, parsed))
-        if self._local is not None:
-            return artifacts.get(self._local, mv, out, sized_progress=progress)
-        assert isinstance(reader, GitRepo)
-        return artifacts.get_from_mirror(reader, mv, out, progress)
+        pinned = dvc_remote or os.environ.get(remote.DVC_REMOTE_ENV) or None
+        if self._local is not None and pinned is None:
+            return artifacts.get(self._local, mv, out, force=force, sized_progress=progress)
+        # By URL the DVC remote is never the tagged commit's: its author may not be trusted.
+        repo = self._local if self._local is not None else reader
+        assert isinstance(repo, GitRepo)
+        return remote.get_artifact(repo, mv, out, pinned, force=force, sized_progress=progress)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -244,11 +258,14 @@ class Registry:
             self._git, name, version, stage, branch=branch, message=message, force=force
         )
 
-    def check(self, *, remote: bool = False) -> Report:
-        """Validate ``registry.yaml`` against the schema, the tags and the policies."""
+    def check(self, *, remote: bool = False, verify: bool = False) -> Report:
+        """Validate ``registry.yaml`` against the schema, the tags and the policies.
+
+        ``remote`` also checks that every indexed artifact is in the DVC remote; with
+        ``verify`` its bytes are downloaded and re-hashed too."""
         from modelreg import checks
 
-        return checks.check(self._git, remote=remote)
+        return checks.check(self._git, remote=remote or verify, verify=verify)
 
     def apply(
         self, *, dry_run: bool = False, message: str | None = None, push: str | None = None

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from modelreg.errors import ConflictError, GitError
-from modelreg.gitrepo import GitRepo, ls_remote_tags
+from modelreg.gitrepo import GitRepo, ls_remote_tags, redact
 from modelreg.grammar import EventKind, parse_tag
 
 # Reasons git gives when someone else pushed first: the push can succeed after catching up.
@@ -81,7 +81,8 @@ def push_refs(repo: GitRepo, remote: str, branch: str, tags: Sequence[str]) -> N
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
-    return (fatal or lines or ["no output"])[0]
+    # git echoes remote URLs, which may carry a token.
+    return redact((fatal or lines or ["no output"])[0])
 
 
 def catch_up(repo: GitRepo, remote: str, branch: str) -> None:
