@@ -546,3 +546,28 @@ def test_check_verify_rehashes_remote_objects(repo: Path, tmp_path: Path) -> Non
     proc = modelreg(repo, "check", "--remote", "--verify")
     assert proc.returncode == 1
     assert f"artifact {mv.md5} is corrupted in the DVC remote" in proc.stdout
+
+
+def test_an_alias_bomb_pointer_is_refused_quickly(registry: Registry, repo: Path) -> None:
+    """A colleague's ``.dvc`` pointer whose md5 is a YAML alias bomb: refused in one line,
+    fast (printing the value used to take exponential time)."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
+        for i in range(8)
+    )
+    (repo / "dvc.yaml").write_text("artifacts:\n  evil:\n    path: models/evil.pkl\n")
+    (repo / "models").mkdir(exist_ok=True)
+    (repo / "models" / "evil.pkl.dvc").write_text(
+        bomb + "outs:\n- md5: *i\n  size: 1\n  hash: md5\n  path: evil.pkl\n"
+    )
+    git(repo, "add", "dvc.yaml", "models/evil.pkl.dvc")
+    git(repo, "commit", "-qm", "evil pointer")
+    git(repo, "tag", "-a", "evil@v1.0.0", "-m", "gto-style registration")
+    proc = subprocess.run(
+        [str(Path(os.environ["PATH"].split(os.pathsep)[0]) / "modelreg"), "get", "evil"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and "not a valid DVC pointer" in proc.stderr, proc.stderr

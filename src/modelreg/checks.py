@@ -13,7 +13,7 @@ from modelreg import policy
 from modelreg.errors import IndexError_, InvalidInputError
 from modelreg.gitrepo import GitRepo
 from modelreg.grammar import is_name
-from modelreg.index import INDEX_FILE, Index, compose, node_line, parse_index
+from modelreg.index import INDEX_FILE, Index, compose, node_line, parse_index, read_index_text
 from modelreg.queries import all_states
 from modelreg.semver import is_version
 from modelreg.state import ModelState
@@ -49,22 +49,23 @@ class Report:
         return not self.problems
 
 
-def check(repo: GitRepo, *, remote: bool = False) -> Report:
+def check(repo: GitRepo, *, remote: bool = False, verify: bool = False) -> Report:
     """Run every rule against ``repo``'s working-tree ``registry.yaml`` and its tags."""
     report = Report()
-    path = repo.root / INDEX_FILE
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        text = read_index_text(repo.root)
+    except IndexError_ as e:
+        # Not UTF-8, or not a regular file: reported like any other problem of the file, so
+        # `check --json` still answers with {"ok": false, "problems": [...]}.
+        report.problems.append(_problem("file", e))
+        return report
+    if text is None:
         report.problems.append(Problem("missing", "no registry.yaml: run `modelreg init`"))
         return report
     try:
         index = parse_index(text)
     except IndexError_ as e:
-        detail = str(e).removeprefix(INDEX_FILE)
-        line = int(detail[1:].split(":")[0]) if detail[1:].split(":")[0].isdigit() else None
-        message = detail.split(": ", 1)[1] if line else detail.lstrip(": ")
-        report.problems.append(Problem("schema", message, line))
+        report.problems.append(_problem("schema", e))
         return report
     report.models = len(index.models)
     report.versions = sum(len(m.versions) for m in index.models.values())
@@ -74,8 +75,16 @@ def check(repo: GitRepo, *, remote: bool = False) -> Report:
     report.problems += _tags(index, states, at)
     report.problems += _stages(index, states, at)
     if remote:
-        report.problems += _remote_objects(repo.root, index, at)
+        report.problems += _remote_objects(repo.root, index, at, verify)
     return report
+
+
+def _problem(rule: str, error: IndexError_) -> Problem:
+    """``registry.yaml:LINE: message`` split into a problem's line and message."""
+    detail = str(error).removeprefix(INDEX_FILE)
+    line = int(detail[1:].split(":")[0]) if detail[1:].split(":")[0].isdigit() else None
+    message = detail.split(": ", 1)[1] if line else detail.lstrip(": ")
+    return Problem(rule, message, line)
 
 
 class _Locator:
@@ -256,7 +265,7 @@ def _valid(thresholds: dict[str, str]) -> dict[str, str]:
     return valid
 
 
-def _remote_objects(root: Path, index: Index, at: _Locator) -> list[Problem]:
+def _remote_objects(root: Path, index: Index, at: _Locator, verify: bool) -> list[Problem]:
     from modelreg import dvcio
 
     wanted = {
@@ -265,15 +274,20 @@ def _remote_objects(root: Path, index: Index, at: _Locator) -> list[Problem]:
         for version, item in entry.versions.items()
         if item.md5 and not item.deregistered
     }
-    missing = dvcio.missing_objects(root / ".dvc", sorted(set(wanted.values())))
+    bad = dvcio.missing_objects(root / ".dvc", sorted(set(wanted.values())), verify=verify)
     return [
         Problem(
             "remote",
-            f"artifact {md5} is missing from the DVC remote: run `modelreg push`",
+            f"artifact {md5} {bad[md5]}: "
+            + (
+                "run `modelreg push`"
+                if "missing" in bad[md5]
+                else "delete it there and run `modelreg push` from a clone whose cache is intact"
+            ),
             at("models", name, "versions", version),
             name,
             version,
         )
         for (name, version), md5 in sorted(wanted.items())
-        if md5 in missing
+        if md5 in bad
     ]

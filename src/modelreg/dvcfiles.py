@@ -46,8 +46,12 @@ def parse_pointer(text: bytes | str, dvc_file: str) -> Pointer:
 
     if len(text) > MAX_POINTER_BYTES:
         raise DvcError(f"{dvc_file} is too large to be a DVC pointer file: re-run `dvc add`")
+    from modelreg.values import expands_beyond, expansion_limit
+
     try:
         data = yaml.load(text, Loader=_yaml_classes()[0])
+        if expands_beyond(data, expansion_limit(str(text))):
+            raise ValueError("YAML aliases expand too far")
         out = data["outs"][0]
         md5 = out.get("md5") or out["etag"]
         name = out["path"]
@@ -74,8 +78,12 @@ def artifact_path_at(dvc_yaml: bytes | None, name: str) -> str | None:
         return None
     import yaml
 
+    from modelreg.values import expands_beyond, expansion_limit
+
     try:
         data = yaml.load(dvc_yaml, Loader=_yaml_classes()[0]) or {}
+        if expands_beyond(data, expansion_limit(str(dvc_yaml))):
+            return None  # an alias bomb declares nothing we can use
         path = data.get("artifacts", {}).get(name, {}).get("path")
     except (yaml.YAMLError, AttributeError, ValueError):
         return None

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import os
 import re
+import stat
 import tempfile
 import types
 import typing
@@ -25,6 +26,7 @@ from modelreg.errors import IndexError_
 from modelreg.index_header import DEFAULT_STAGES, INDEX_FILE
 from modelreg.records import Scalar
 from modelreg.semver import sort_key
+from modelreg.values import expands_beyond, expansion_limit
 
 __all__ = ["DEFAULT_STAGES", "INDEX_FILE"]
 
@@ -210,6 +212,18 @@ def parse_index(text: str, source: str = INDEX_FILE, line_offset: int = 0) -> In
         where = f":{mark.line + 1 + line_offset}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise IndexError_(f"{source}{where}: invalid YAML ({problem}): fix the file") from e
+    except RecursionError:
+        raise IndexError_(f"{source}: nested too deeply: fix the file") from None
+    # Before any walk: building the dataclasses, or the repr in an error message, would take
+    # exponential time on an alias bomb.  A large index is legitimate (1000 models x 100
+    # versions is millions of values), so the budget grows with the text instead of being
+    # fixed; see expansion_limit for why no alias-free file can reach it.
+    limit = expansion_limit(text)
+    if expands_beyond(data, limit):
+        raise IndexError_(
+            f"{source}: expands to more than {limit:,} values (YAML aliases?): "
+            "remove the anchors and aliases, or restore the file from Git"
+        )
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -224,14 +238,43 @@ def parse_index(text: str, source: str = INDEX_FILE, line_offset: int = 0) -> In
     return index
 
 
-def load_index(root: Path) -> Index | None:
-    """The repository's index, or ``None`` when it has none."""
+def read_index_text(root: Path) -> str | None:
+    """The text of ``root``'s ``registry.yaml``, or ``None`` when it has none.
+
+    One-line :class:`IndexError_` for a file that is not UTF-8 or not a regular file (a
+    checked-out symlink can point at ``/dev/zero`` or a FIFO, whose read never ends).
+    There is no size limit: a large registry's index is legitimately many megabytes.
+    """
     path = root / INDEX_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return None
-    return parse_index(text)
+    except OSError as e:
+        raise IndexError_(f"cannot read {INDEX_FILE}: {e.strerror}") from e
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IndexError_(
+                f"{INDEX_FILE} is not a regular file: replace it with the index's YAML text"
+            )
+        raw = f.read()
+    try:
+        # Universal newlines, as Path.read_text gives: the layout regexes look for "\n".
+        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise IndexError_(
+            f"{INDEX_FILE}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x}): "
+            "fix the file or restore it from Git"
+        ) from None
+
+
+def load_index(root: Path) -> Index | None:
+    """The repository's index, or ``None`` when it has none."""
+    text = read_index_text(root)
+    return None if text is None else parse_index(text)
 
 
 def _version_dict(entry: VersionEntry) -> dict[str, Any]:
@@ -393,11 +436,8 @@ class IndexEditor:
     @classmethod
     def load(cls, root: Path) -> IndexEditor | None:
         """The editor for ``root``'s index, or ``None`` when there is none."""
-        try:
-            text = (root / INDEX_FILE).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        return cls(text)
+        text = read_index_text(root)
+        return None if text is None else cls(text)
 
     def entry(self, name: str) -> ModelEntry:
         """The (mutable) entry of model ``name``; a new one when the index has none."""

@@ -6,6 +6,8 @@ machinery and parsing every version of every model for it would cost more than t
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +23,27 @@ def read_stage_order(root: Path) -> list[str]:
     """The allowed stages, from the lines above ``models:``; the defaults when unreadable."""
     path = root / INDEX_FILE
     try:
-        with open(path, encoding="utf-8") as f:
+        # O_NONBLOCK and fstat: a registry.yaml that is a symlink to a FIFO or a device must
+        # not block or read forever (modelreg.index.read_index_text reports it on a write).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return list(DEFAULT_STAGES)
+    try:
+        with open(fd, encoding="utf-8") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return list(DEFAULT_STAGES)
             head = []
             for line in f:
                 if line.startswith("models:"):
                     break
                 head.append(line)
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError):
+        # Not UTF-8 is "unreadable" as invalid YAML is: `list` still answers from the tags,
+        # and `modelreg check` or any write reports the file itself.
         return list(DEFAULT_STAGES)
     try:
         data = yaml.load("".join(head), Loader=_Loader) or {}
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return list(DEFAULT_STAGES)
     stages = data.get("stages") if isinstance(data, dict) else None
     if isinstance(stages, list) and all(isinstance(s, str) for s in stages):

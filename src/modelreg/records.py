@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any
 
 from modelreg.grammar import EventKind
-from modelreg.untrusted import is_md5, relpath_problem
+from modelreg.untrusted import is_md5, relpath_problem, shown
 
 Scalar = float | int | str | bool
 
@@ -72,13 +72,13 @@ class ArtifactRecord:
         # A tag message is untrusted: its path and md5 become file names, its size a count.
         problem = relpath_problem(data.get("path"))
         if problem is not None:
-            raise ValueError(f"record path {data.get('path')!r}: {problem}")
+            raise ValueError(f"record path {shown(data.get('path'))}: {problem}")
         if not is_md5(data.get("md5")):
-            raise ValueError(f"record md5 {data.get('md5')!r} is not an md5")
+            raise ValueError(f"record md5 {shown(data.get('md5'))} is not an md5")
         for key in ("size", "nfiles"):
             value = data.get(key)
             if value is not None and (type(value) is not int or value < 0):
-                raise ValueError(f"record {key} {value!r} is not a count")
+                raise ValueError(f"record {key} {shown(value)} is not a count")
         try:
             return cls(
                 path=str(data["path"]),

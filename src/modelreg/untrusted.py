@@ -14,6 +14,7 @@ import json
 import os
 import posixpath
 import re
+import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,12 @@ MAX_LISTING_BYTES = 64 * 1024 * 1024
 
 MAX_PATH_BYTES = 4096
 """Longest relative path accepted from a listing, pointer or record (Linux's PATH_MAX)."""
+
+
+def shown(value: object) -> str:
+    """A bounded ``repr`` for messages: a hostile value (a YAML alias bomb, a huge string)
+    must not make the error message itself explode."""
+    return reprlib.repr(value)
 
 
 def is_md5(value: object, *, folder: bool | None = None) -> bool:
@@ -43,7 +50,7 @@ def check_md5(value: object, what: str, *, folder: bool | None = None) -> str:
     """``value`` if it is an md5 (see :func:`is_md5`), else a one-line error about ``what``."""
     if not is_md5(value, folder=folder):
         raise IntegrityError(
-            f"{what} records md5 {value!r}, which is not an md5 (32 hex digits"
+            f"{what} records md5 {shown(value)}, which is not an md5 (32 hex digits"
             f"{'' if folder is False else ', plus .dir for a folder'}): "
             "the registry data is corrupted or was written by hand"
         )
@@ -79,7 +86,7 @@ def check_relpath(value: object, what: str) -> str:
     problem = relpath_problem(value)
     if problem is not None:
         raise IntegrityError(
-            f"{what} names path {value!r}, which is not a plain relative path ({problem}): "
+            f"{what} names path {shown(value)}, which is not a plain relative path ({problem}): "
             "the registry data is corrupted or hostile; nothing was written"
         )
     assert isinstance(value, str)
@@ -91,7 +98,7 @@ def check_size(value: object, what: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise IntegrityError(f"{what} records size {value!r}, which is not a byte count")
+        raise IntegrityError(f"{what} records size {shown(value)}, which is not a byte count")
     return value
 
 
@@ -141,9 +148,11 @@ def parse_dir_listing(data: bytes, oid: str, what: str) -> list[ListingEntry]:
         if not isinstance(item, dict):
             raise IntegrityError(f"{what}: folder listing {oid} has an entry that is not a file")
         rel = check_relpath(item.get("relpath"), f"{what}: folder listing {oid}")
-        md5 = check_md5(item.get("md5"), f"{what}: {rel!r} in folder listing {oid}", folder=False)
+        md5 = check_md5(
+            item.get("md5"), f"{what}: {shown(rel)} in folder listing {oid}", folder=False
+        )
         if rel in seen:
-            raise IntegrityError(f"{what}: folder listing {oid} lists {rel!r} twice")
+            raise IntegrityError(f"{what}: folder listing {oid} lists {shown(rel)} twice")
         seen.add(rel)
         entries.append(ListingEntry(md5, rel))
     folders = {posixpath.dirname(e.relpath) for e in entries}
@@ -151,7 +160,7 @@ def parse_dir_listing(data: bytes, oid: str, what: str) -> list[ListingEntry]:
     clash = sorted(seen & parents)
     if clash:
         raise IntegrityError(
-            f"{what}: folder listing {oid} has {clash[0]!r} as both a file and a folder"
+            f"{what}: folder listing {oid} has {shown(clash[0])} as both a file and a folder"
         )
     return entries
 
@@ -171,8 +180,8 @@ def check_no_links(root: Path, rel: str) -> None:
     for part in rel.split("/"):
         current = current / part
         if current.is_symlink():
-            shown = current.relative_to(root).as_posix()
+            where = current.relative_to(root).as_posix()
             raise InvalidInputError(
-                f"{shown} is a symbolic link (to {os.readlink(current)!r}) in the repository: "
+                f"{where} is a symbolic link (to {os.readlink(current)!r}) in the repository: "
                 "modelreg writes only regular files there; replace it with a file or folder"
             )

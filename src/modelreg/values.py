@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+import os
+import stat
+from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,16 @@ import yaml
 
 from modelreg.errors import InvalidInputError
 from modelreg.records import Scalar
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+"""The largest metrics or params file read (a real one is a few kilobytes)."""
+
+MAX_VALUES = 10_000
+"""The fewest values a walk may visit before :func:`check_expansion` refuses the data."""
+
+# Containers a YAML safe load can produce (``!!omap`` gives tuples, ``!!set`` a set) and
+# that ``flatten``/``repr`` walk: each is counted, however many times it is shared.
+_NESTED = (Mapping, list, tuple, Set)
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -28,6 +40,51 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[dotted] = value
     return flat
+
+
+def expansion_limit(text: str) -> int:
+    """The walk budget for data parsed from ``text``: never less than :data:`MAX_VALUES`.
+
+    Each value inside a YAML or JSON collection takes at least two characters of text (itself
+    and a separator or bracket: ``[1,1]``, ``{a,b}``), so a document without aliases holds at
+    most ``len(text) // 2`` of them and never reaches this limit, however large it is; one
+    that does reach it expands through aliases, and refusing it there keeps the work
+    proportional to the size of the text instead of exponential in it.
+    """
+    return max(MAX_VALUES, len(text) // 2)
+
+
+def expands_beyond(data: object, limit: int) -> bool:
+    """Whether walking ``data`` visits more than ``limit`` values (the top level not counted).
+
+    A container reached twice (a YAML alias) is counted twice, as ``flatten`` or ``repr``
+    would walk it twice; a container that contains itself is reached again and again until
+    the count passes ``limit``, so the walk always ends.  It is iterative, so depth costs no
+    stack, and it stops as soon as the count is over.
+    """
+    count = 0
+    stack: list[object] = [data] if isinstance(data, _NESTED) else []
+    while stack:
+        node = stack.pop()
+        children: Any = node.values() if isinstance(node, Mapping) else node
+        count += len(children)
+        if count > limit:
+            return True
+        stack.extend(child for child in children if isinstance(child, _NESTED))
+    return False
+
+
+def check_expansion(data: object, limit: int = MAX_VALUES, source: str = "input") -> None:
+    """A one-line :class:`InvalidInputError` when ``data`` walks to more than ``limit`` values.
+
+    PyYAML builds an alias bomb ("billion laughs") quickly because aliases share one object,
+    but any walk over the result (``flatten``, an error message's ``repr``) is exponential.
+    """
+    if expands_beyond(data, limit):
+        raise InvalidInputError(
+            f"{source} expands to more than {limit:,} values (YAML aliases?): "
+            "give plain values without anchors and aliases"
+        )
 
 
 def _number(key: str, value: Any, source: str) -> float:
@@ -66,20 +123,67 @@ def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
     return result
 
 
-def load_file(path: str | Path) -> dict[str, Any]:
-    """A flattened JSON or YAML mapping from a file."""
-    file = Path(path)
+def _read_bounded(path: str | Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`; one-line errors else.
+
+    ``O_NONBLOCK`` keeps the open of a FIFO from waiting for a writer, and ``fstat`` on the
+    opened descriptor (not ``stat`` on the name, which could change in between) refuses
+    FIFOs, devices such as ``/dev/zero`` and folders.  The read stops one byte past the
+    limit rather than trusting the size ``fstat`` reports, which a growing file outruns.
+    """
+    shown = repr(str(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        text = file.read_text(encoding="utf-8")
+        fd = os.open(path, flags)
     except OSError as e:
-        raise InvalidInputError(f"cannot read {str(path)!r}: {e.strerror}") from e
+        raise InvalidInputError(f"cannot read {shown}: {e.strerror}") from e
     try:
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidInputError(f"{shown} is not a regular file: give a JSON or YAML file")
+        chunks: list[bytes] = []
+        left = MAX_FILE_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as e:
+        raise InvalidInputError(f"cannot read {shown}: {e.strerror}") from e
+    finally:
+        os.close(fd)
+    if left <= 0:
+        raise InvalidInputError(
+            f"{shown} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: "
+            "metrics and params files must be smaller"
+        )
+    return b"".join(chunks)
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """A flattened JSON or YAML mapping from a regular file of at most 10 MB."""
+    shown = repr(str(path))
+    raw = _read_bounded(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidInputError(
+            f"{shown} is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}): "
+            "save it as UTF-8"
+        ) from None
+    try:
+        data = json.loads(text) if Path(path).suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise InvalidInputError(f"{str(path)!r} is not valid JSON or YAML: fix the file") from e
+        raise InvalidInputError(f"{shown} is not valid JSON or YAML: fix the file") from e
+    except RecursionError:
+        raise InvalidInputError(f"{shown} is nested too deeply: fix the file") from None
     if not isinstance(data, Mapping):
-        raise InvalidInputError(f"{str(path)!r} must hold a mapping of names to values")
-    return flatten(data)
+        raise InvalidInputError(f"{shown} must hold a mapping of names to values")
+    check_expansion(data, expansion_limit(text), shown)
+    try:
+        return flatten(data)
+    except RecursionError:
+        raise InvalidInputError(f"{shown} is nested too deeply: fix the file") from None
 
 
 def metrics_from(
@@ -94,6 +198,7 @@ def metrics_from(
             result[key] = _number(key, value, str(f))
     for key, value in parse_pairs(pairs, "metric").items():
         result[key] = _number(key, value, "--metric")
+    check_expansion(values or {}, MAX_VALUES, "metrics")
     for key, value in flatten(values or {}).items():
         result[key] = _number(key, value, "metrics")
     return result
@@ -111,6 +216,7 @@ def params_from(
             result[key] = _param(key, value, str(f))
     for key, value in parse_pairs(pairs, "param").items():
         result[key] = _scalar(value)
+    check_expansion(values or {}, MAX_VALUES, "params")
     for key, value in flatten(values or {}).items():
         result[key] = _param(key, value, "params")
     return result

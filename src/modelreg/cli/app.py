@@ -18,6 +18,7 @@ import typer
 
 from modelreg.cli import render
 from modelreg.errors import RegistryError
+from modelreg.gitrepo import redact
 from modelreg.registry import Registry
 
 app = typer.Typer(
@@ -51,7 +52,9 @@ class Interrupted(BaseException):
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"modelreg: error: {message}", err=True)
+    # Messages quote names, refs and file contents from repositories the user may not trust:
+    # escaped, no control sequence reaches the terminal and the message stays one line.
+    typer.echo(f"modelreg: error: {render.safe(redact(message))}", err=True)
 
 
 def reports_errors(func: F) -> F:
@@ -174,16 +177,34 @@ def get(
         str, typer.Argument(metavar="REF", help="NAME#STAGE, NAME@vX.Y.Z, NAME@latest or NAME.")
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Destination (default: artifact name).")
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Destination file or folder (an existing folder receives the artifact inside "
+            "it; default: the artifact's name here).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace an existing artifact of the same kind at -o."),
+    ] = False,
+    dvc_remote: Annotated[
+        str | None,
+        typer.Option(
+            "--dvc-remote",
+            help="Read the bytes from this DVC remote (URL or folder), not the registry's "
+            "(default: $MODELREG_DVC_REMOTE).",
+        ),
     ] = None,
     repo: RepoOpt = ".",
 ) -> None:
     """Download a version's artifact, verify its md5, write it atomically."""
     meter = render.ProgressMeter(sys.stderr) if sys.stderr.isatty() else None
-    path = _registry(repo).get(ref, out, progress=meter)
+    path = _registry(repo).get(ref, out, force=force, progress=meter, dvc_remote=dvc_remote)
     if meter is not None:
         meter.done()
-    typer.echo(str(path))
+    typer.echo(render.safe(str(path)))
 
 
 # -- writes --------------------------------------------------------------------------------
@@ -224,7 +245,7 @@ def init(
         message=message,
         push=git_remote if push else None,
     )
-    typer.echo(f"Initialized modelreg registry in {path.parent}")
+    typer.echo(render.safe(f"Initialized modelreg registry in {path.parent}"))
 
 
 @app.command()
@@ -311,7 +332,7 @@ def promote(
             raise InvalidInputError("--no-tag with --push: push the branch and open a PR")
         where = reg.propose(name, version, stage, branch=branch, message=message, force=force)
         target = f"branch {branch} ({where[:12]})" if branch else where
-        typer.echo(f"{name} {version} proposed for {stage} in {target}")
+        typer.echo(render.safe(f"{name} {version} proposed for {stage} in {target}"))
         return
     change = reg.promote(
         name, version, stage, message=message, force=force, push=remote if push else None
@@ -347,16 +368,22 @@ def check(
         bool,
         typer.Option("--remote", help="Also check every indexed artifact is in the DVC remote."),
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify", help="With --remote: download and re-hash every indexed artifact."
+        ),
+    ] = False,
     json: JsonOpt = False,
     repo: RepoOpt = ".",
 ) -> None:
     """Validate registry.yaml: schema, names, tags vs index, desired stages, policies."""
-    report = _registry(repo).check(remote=dvc_remote)
+    report = _registry(repo).check(remote=dvc_remote, verify=verify)
     if json:
         typer.echo(render.to_json({"ok": report.ok, "problems": report.problems}))
     else:
         for problem in report.problems:
-            typer.echo(str(problem))
+            typer.echo(render.safe(str(problem)))
         if report.ok:
             typer.echo(
                 f"registry.yaml is consistent: {report.models} models, {report.versions} versions"
@@ -426,7 +453,8 @@ def deprecate(
 def push_(remote: RemoteOpt = "origin", repo: RepoOpt = ".") -> None:
     """Push artifacts to the DVC remote, then the branch and registry tags in one atomic push."""
     tags = _registry(repo).push(remote)
-    typer.echo(f"Pushed {len(tags)} tag(s) to {remote}" + (": " + ", ".join(tags) if tags else ""))
+    listed = ": " + ", ".join(tags) if tags else ""
+    typer.echo(render.safe(f"Pushed {len(tags)} tag(s) to {redact(remote)}{listed}"))
 
 
 @index_app.command("rebuild")
@@ -447,9 +475,27 @@ def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted()
 
 
+def _show_core_notes() -> None:
+    """The core never prints; what it reports as it goes (a repaired write, a wait for the
+    lock) is logged to the ``modelreg`` logger, which the CLI shows on stderr."""
+    import logging
+
+    class _Safe(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"modelreg: {render.safe(record.getMessage())}"
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Safe())
+    logger = logging.getLogger("modelreg")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main() -> None:
     """Console entry point: exit 0, 1 (registry error), 2 (usage) or 130 (Ctrl-C)."""
     signal.signal(signal.SIGINT, _interrupt)
+    _show_core_notes()
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     os.environ.setdefault("GTO_NO_ANALYTICS", "1")
     try:

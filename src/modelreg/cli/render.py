@@ -17,6 +17,29 @@ from modelreg.records import (
 )
 
 
+def _escape_table() -> dict[int, str]:
+    # Every C0 control (a cell is one line, so \n, \r and \t too), DEL and every C1 control
+    # (U+0080-U+009F: a terminal may read U+009B as CSI), plus the characters that reorder
+    # or break displayed text: bidi marks, embeddings, overrides and isolates ("Trojan
+    # Source"), the Arabic letter mark and the Unicode line and paragraph separators.
+    codes = [*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029]
+    codes += [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    return {c: f"\\x{c:02x}" if c <= 0xFF else f"\\u{c:04x}" for c in codes}
+
+
+_ESCAPES = _escape_table()
+
+
+def safe(text: object) -> str:
+    r"""``text`` with every control character shown as an escape (ESC becomes ``\x1b``).
+
+    Tag messages, names, descriptions, metrics and model cards come from repositories whose
+    authors the reader may not trust; written raw, an escape sequence can clear the screen,
+    retitle the window or hide text, and a bidi override can make a value read backwards.
+    """
+    return str(text).translate(_ESCAPES)
+
+
 def to_json(data: Any) -> str:
     """``--json`` output: the same record the table shows."""
     return json.dumps(to_jsonable(data), indent=2)
@@ -24,6 +47,7 @@ def to_json(data: Any) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain aligned table (no colour, no box drawing: it must paste into a PR)."""
+    headers = [safe(h) for h in headers]  # stage names and versions: from the repository
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
@@ -35,15 +59,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def _cell(value: object) -> str:
+    """One table cell, or one value of a detail view: a single line, escaped."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value)
+    return safe(value)
 
 
 def _metrics(metrics: dict[str, float], limit: int = 3) -> str:
-    items = [f"{k}={_cell(v)}" for k, v in sorted(metrics.items())[:limit]]
+    items = [f"{safe(k)}={_cell(v)}" for k, v in sorted(metrics.items())[:limit]]
     if len(metrics) > limit:
         items.append("…")
     return " ".join(items)
@@ -63,13 +88,14 @@ def model_list(rows: Sequence[ModelSummary], stages: Sequence[str]) -> str:
 
 def model_detail(detail: ModelDetail) -> str:
     """``modelreg show NAME``."""
-    lines = [f"{detail.name}" + (" (deprecated)" if detail.deprecated else "")]
+    # Every value below comes from the repository: each one goes through safe() or _cell().
+    lines = [safe(detail.name) + (" (deprecated)" if detail.deprecated else "")]
     if detail.description:
-        lines.append(f"  {detail.description}")
+        lines.append(f"  {safe(detail.description)}")
     if detail.labels:
-        lines.append(f"  labels: {', '.join(detail.labels)}")
-    stages = ", ".join(f"{s}={v}" for s, v in detail.stages.items()) or "none"
-    lines.append(f"  latest: {detail.latest or '-'}   stages: {stages}")
+        lines.append(f"  labels: {safe(', '.join(detail.labels))}")
+    stages = safe(", ".join(f"{s}={v}" for s, v in detail.stages.items())) or "none"
+    lines.append(f"  latest: {safe(detail.latest or '-')}   stages: {stages}")
     lines.append("")
     rows = [
         [
@@ -86,48 +112,61 @@ def model_detail(detail: ModelDetail) -> str:
 
 def version_detail(mv: ModelVersion) -> str:
     """``modelreg show NAME@vX.Y.Z``: one version's full record."""
+    # Every value below comes from the repository (tag, tag message, DVC file, model card).
     lines = [
-        f"{mv.name} {mv.version}" + ("" if mv.active else " (deregistered)"),
-        f"  tag:        {mv.tag}",
-        f"  commit:     {mv.commit}",
-        f"  stages:     {', '.join(mv.stages) or '-'}",
-        f"  registered: {mv.registered_at.isoformat()} by {mv.registered_by}",
-        f"  artifact:   {mv.path or '-'}",
-        f"  md5:        {mv.md5 or '-'}",
-        f"  size:       {mv.size if mv.size is not None else '-'} bytes",
+        f"{safe(mv.name)} {safe(mv.version)}" + ("" if mv.active else " (deregistered)"),
+        f"  tag:        {safe(mv.tag)}",
+        f"  commit:     {safe(mv.commit)}",
+        f"  stages:     {safe(', '.join(mv.stages)) or '-'}",
+        f"  registered: {mv.registered_at.isoformat()} by {safe(mv.registered_by)}",
+        f"  artifact:   {safe(mv.path or '-')}",
+        f"  md5:        {safe(mv.md5 or '-')}",
+        f"  size:       {safe(mv.size if mv.size is not None else '-')} bytes",
     ]
     if mv.metrics:
         lines.append("  metrics:")
-        lines += [f"    {k}: {_cell(v)}" for k, v in sorted(mv.metrics.items())]
+        lines += [f"    {safe(k)}: {_cell(v)}" for k, v in sorted(mv.metrics.items())]
     if mv.params:
         lines.append("  params:")
-        lines += [f"    {k}: {_cell(v)}" for k, v in sorted(mv.params.items())]
+        lines += [f"    {safe(k)}: {_cell(v)}" for k, v in sorted(mv.params.items())]
     if mv.card:
         lines += _card(mv.card)
     return "\n".join(lines)
 
 
 def _card(card: dict[str, Any]) -> list[str]:
-    lines = ["  model card:", f"    flavor:     {card.get('flavor')} ({card.get('file')})"]
+    # The card comes from the repository (a tag message): every line is built whole and then
+    # passed through safe(), and a field of an unexpected type is shown as it is rather
+    # than failing the whole `show`.
+    lines = [f"flavor:     {card.get('flavor')} ({card.get('file')})"]
     libraries = card.get("libraries") or {}
     if libraries:
-        libs = ", ".join(f"{k} {v}" for k, v in sorted(libraries.items()))
-        lines.append(f"    libraries:  {libs}; Python {card.get('python')}")
+        libs = (
+            ", ".join(f"{k} {v}" for k, v in sorted(libraries.items()))
+            if isinstance(libraries, dict)
+            else str(libraries)
+        )
+        lines.append(f"libraries:  {libs}; Python {card.get('python')}")
     signature = card.get("signature")
-    if signature:
-        if signature.get("features"):
-            pairs = zip(signature["features"], signature.get("dtypes") or [], strict=False)
-            lines.append("    signature:  " + ", ".join(f"{f}: {d}" for f, d in pairs))
+    if signature and not isinstance(signature, dict):
+        lines.append(f"signature:  {signature}")
+    elif signature:
+        features = signature.get("features")
+        if isinstance(features, list) and features:
+            dtypes = signature.get("dtypes")
+            pairs = zip(features, dtypes if isinstance(dtypes, list) else [], strict=False)
+            lines.append("signature:  " + ", ".join(f"{f}: {d}" for f, d in pairs))
         else:
             shape = signature.get("shape")
             lines.append(
-                f"    signature:  {signature.get('type')} {signature.get('dtype', '')} "
+                f"signature:  {signature.get('type')} {signature.get('dtype', '')} "
                 f"shape {shape}".replace("  ", " ")
             )
     trusted = card.get("trusted_types") or []
     if trusted:
-        lines.append(f"    trusts:     {', '.join(trusted)}")
-    return lines
+        shown = ", ".join(map(str, trusted)) if isinstance(trusted, list) else str(trusted)
+        lines.append(f"trusts:     {shown}")
+    return ["  model card:", *(f"    {safe(line)}" for line in lines)]
 
 
 def events(items: Sequence[Event]) -> str:
@@ -151,7 +190,7 @@ def events(items: Sequence[Event]) -> str:
 
 def comparison(c: Comparison) -> str:
     """``modelreg compare``."""
-    lines = [f"{c.name}: {c.a} -> {c.b}"]
+    lines = [f"{safe(c.name)}: {safe(c.a)} -> {safe(c.b)}"]
     rows: list[list[object]] = []
     for kind, deltas in (("metric", c.metrics), ("param", c.params)):
         for d in deltas:
