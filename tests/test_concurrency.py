@@ -6,7 +6,6 @@ import fcntl
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -56,7 +55,10 @@ def test_ctrl_c_while_waiting_for_the_lock_exits_130(registry: Registry, repo: P
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.0)  # long enough to reach the lock; the lock itself keeps it waiting
+        # Wait for the signal the process gives when it reaches the lock, not for a time.
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert first == "modelreg: waiting for another modelreg write in this clone…\n"
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)

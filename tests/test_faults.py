@@ -205,7 +205,7 @@ def test_failure_midway_leaves_no_commit_no_tag_no_index(reg_repo: Path) -> None
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text("")
     proc = modelreg(reg_repo, "register", "churn", "models/churn.pkl")
-    assert_one_line_error(proc, "could not create tag 'churn@v1.2.0'")
+    assert_one_line_error(proc, "cannot lock ref 'refs/tags/churn@v1.2.0'")
     lock.unlink()
     assert snapshot(reg_repo) == before
     # …and the same command succeeds once the fault is gone.
@@ -218,7 +218,7 @@ def test_promote_failure_midway_is_undone(reg_repo: Path) -> None:
     lock.write_text("")
     assert_one_line_error(
         modelreg(reg_repo, "promote", "churn", "v1.1.0", "staging"),
-        "could not create tag 'churn#staging#2'",
+        "cannot lock ref 'refs/tags/churn#staging#2'",
     )
     lock.unlink()
     assert snapshot(reg_repo) == before
@@ -232,7 +232,7 @@ def test_second_version_on_the_same_commit_is_refused(
     git(reg_repo, "reset", "-q", "--hard", head)
     write_model(reg_repo, "weights-3")
     before = snapshot(reg_repo)
-    monkeypatch.setattr(GitRepo, "commit_paths", lambda self, paths, message, parent: head)
+    monkeypatch.setattr(GitRepo, "make_commit", lambda self, *args, **kwargs: None)
     with pytest.raises(ConflictError, match=f"commit {head[:12]} already holds churn v1.1.0"):
         Registry(reg_repo).register("churn", "models/churn.pkl")
     assert snapshot(reg_repo) == before

@@ -38,6 +38,7 @@ _EXPORTS = {
     "NotARegistryError": "modelreg.errors",
     "NotFoundError": "modelreg.errors",
     "PolicyError": "modelreg.errors",
+    "PublishError": "modelreg.errors",
     "RegistryError": "modelreg.errors",
 }
 
@@ -58,6 +59,7 @@ __all__ = [
     "NotARegistryError",
     "NotFoundError",
     "PolicyError",
+    "PublishError",
     "Registry",
     "RegistryError",
     "StageChange",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:
         NotARegistryError,
         NotFoundError,
         PolicyError,
+        PublishError,
         RegistryError,
     )
     from modelreg.models import LibraryVersionWarning, load_model, log_model

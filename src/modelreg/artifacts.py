@@ -267,4 +267,3 @@ def get(
     finally:
         _remove(work)
     return dest
-

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from modelreg import hashing
 from modelreg.dvcfiles import pointer_file
+from modelreg.faults import fault_point
 
 OBJECT_MODE = 0o444  # DVC keeps cache objects read-only so a link can never corrupt them
 _CHUNK = 1 << 20
@@ -174,7 +175,9 @@ def write_pointer(root: Path, path: Path, rel: str, digest: hashing.Digest) -> N
     checked that neither is a symbolic link."""
     pointer = root / pointer_file(rel)
     pointer.write_text(_pointer_text(digest, path.name), encoding="utf-8")
+    fault_point("write")
     _ignore(path.parent, path.name)
+    fault_point("write")
 
 
 def track(root: Path, path: Path, rel: str) -> hashing.Digest:

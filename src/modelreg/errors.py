@@ -45,3 +45,7 @@ class IntegrityError(RegistryError):
 
 class PolicyError(RegistryError):
     """A stage policy in ``registry.yaml`` forbids the change (``--force`` overrides)."""
+
+
+class PublishError(RegistryError):
+    """A write was made locally but could not be published; ``modelreg push`` retries it."""

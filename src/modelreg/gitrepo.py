@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -223,35 +223,27 @@ class GitRepo:
 
     # -- writing --------------------------------------------------------------------------
 
-    def create_tag(self, name: str, target: str, message: str, timestamp: int) -> None:
-        """Create an annotated tag dated ``timestamp`` (tagger date, UTC)."""
-        proc = self.run(
-            "tag",
-            "-a",
-            "--cleanup=verbatim",
-            "-F",
-            "-",
-            name,
-            target,
-            stdin=message,
-            env={"GIT_COMMITTER_DATE": f"@{timestamp} +0000"},
-            check=False,
+    def make_tag(
+        self, name: str, target: str, message: str, timestamp: int, tagger: Identity
+    ) -> str:
+        """Write an annotated tag *object* dated ``timestamp`` (UTC) and return its id.
+
+        No ref is created: a write makes its tags visible together with its commit in one
+        :meth:`update_refs` transaction, so a crash can never leave one without the other.
+        """
+        body = (
+            f"object {target}\ntype commit\ntag {name}\n"
+            f"tagger {tagger.name} <{tagger.email}> {timestamp} +0000\n\n{message}"
         )
+        proc = self.run("mktag", stdin=body, check=False)
         if proc.returncode != 0:
-            if "already exists" in proc.stderr:
-                raise ConflictError(f"tag {name!r} already exists: pick another version")
             raise GitError(f"could not create tag {name!r}: {_first_line(proc.stderr)}")
+        return proc.stdout.strip()
 
-    def delete_tags(self, names: Iterable[str]) -> None:
-        """Delete local tags (used to undo a failed write)."""
-        names = list(names)
-        if names:
-            self.run("tag", "-d", *names, check=False)
-
-    def _tree(self, parent: str | None, *update: str) -> str:
+    def _tree(self, parent: str | None, *update: str, tmp_dir: Path | None = None) -> str:
         """The tree of ``parent`` with ``git update-index *update`` applied, built in a
         private index file so the user's index (and what they staged) is never touched."""
-        fd, tmp_index = tempfile.mkstemp(prefix="modelreg-index-", dir=self.git_dir)
+        fd, tmp_index = tempfile.mkstemp(prefix="modelreg-index-", dir=tmp_dir or self.git_dir)
         os.close(fd)
         env = {"GIT_INDEX_FILE": tmp_index}
         try:
@@ -261,36 +253,92 @@ class GitRepo:
         finally:
             Path(tmp_index).unlink(missing_ok=True)
 
-    def commit_paths(self, paths: Sequence[str], message: str, parent: str | None) -> str | None:
-        """Commit exactly ``paths`` from the working tree on top of ``parent``.
-
-        Other staged changes of the user stay staged and out of the commit: the tree is built
-        in a private index.  The branch moves only if it still points at ``parent`` (a
-        compare-and-swap), so a concurrent writer cannot be overwritten.  Returns the new
-        commit, or ``None`` when the paths hold nothing new.
-        """
-        tree = self._tree(parent, "--add", "--remove", "--", *paths)
+    def make_commit(
+        self, paths: Sequence[str], message: str, parent: str | None, tmp_dir: Path | None = None
+    ) -> str | None:
+        """A commit *object* holding exactly ``paths`` from the working tree on top of
+        ``parent``; ``None`` when they hold nothing new.  No ref moves (see
+        :meth:`update_refs`), and the tree is built in a private index, so the user's staged
+        changes stay staged and out of the commit."""
+        tree = self._tree(parent, "--add", "--remove", "--", *paths, tmp_dir=tmp_dir)
         if parent and tree == self.out("rev-parse", f"{parent}^{{tree}}"):
             return None
         parents = ["-p", parent] if parent else []
-        commit = self.run("commit-tree", tree, *parents, "-F", "-", stdin=message).stdout.strip()
+        return self.run("commit-tree", tree, *parents, "-F", "-", stdin=message).stdout.strip()
+
+    def head_ref(self) -> str:
+        """The ref a commit moves: HEAD's branch, or ``HEAD`` itself when detached."""
+        proc = self.run("symbolic-ref", "-q", "HEAD", check=False)
+        return proc.stdout.strip() or "HEAD"
+
+    def ref_value(self, ref: str) -> str | None:
+        """What ``ref`` points at (no peeling), or ``None`` when it does not exist."""
+        proc = self.run("rev-parse", "--verify", "-q", ref, check=False)
+        return proc.stdout.strip() or None
+
+    def update_refs(self, updates: Sequence[tuple[str, str | None, str | None]], why: str) -> None:
+        """Apply ``(ref, new, old)`` updates in one all-or-nothing ``update-ref`` transaction.
+
+        ``old`` ``None`` means the ref must not exist yet; ``new`` ``None`` deletes it.  Every
+        update is a compare-and-swap: if any ref moved meanwhile, none changes.
+        """
+        lines = ["start"]
+        for ref, new, old in updates:
+            if new is None:
+                lines.append(f"delete {ref} {old or ''}".rstrip())
+            elif old is None:
+                lines.append(f"create {ref} {new}")
+            else:
+                lines.append(f"update {ref} {new} {old}")
+        lines += ["prepare", "commit", ""]
         proc = self.run(
-            "update-ref",
-            "-m",
-            f"modelreg: {message.splitlines()[0]}",
-            "HEAD",
-            commit,
-            parent or ZERO_OID,
-            check=False,
+            "update-ref", "-m", f"modelreg: {why}", "--stdin", stdin="\n".join(lines), check=False
         )
         if proc.returncode != 0:
-            raise ConflictError(
-                "the branch moved while modelreg was writing: run the command again"
-            )
-        # Our paths now match HEAD; reset only their index entries so the user's other
-        # staged changes stay exactly as they were.
-        self.run("reset", "-q", "HEAD", "--", *paths, check=False)
-        return commit
+            detail = _first_line(proc.stderr)
+            if "reference already exists" in detail or "already exists" in detail:
+                raise ConflictError(f"{detail}: another process created it; run the command again")
+            if "is at" in detail or "but expected" in detail or "unable to resolve" in detail:
+                raise ConflictError(
+                    f"the branch moved while modelreg was writing ({detail}): run the command again"
+                )
+            raise GitError(f"could not update refs: {detail}")
+
+    def index_file(self) -> Path:
+        """The user's index file (per worktree)."""
+        return (self.root / self.out("rev-parse", "--git-path", "index")).resolve()
+
+    def index_entries(self, paths: Sequence[str], index: Path | None = None) -> str:
+        """``git ls-files --stage`` lines for ``paths`` in ``index`` (default: the user's)."""
+        env = {"GIT_INDEX_FILE": os.fspath(index)} if index is not None else None
+        return self.run("ls-files", "--stage", "--", *paths, env=env).stdout
+
+    def tree_entries(self, commit: str, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """``path -> (mode, blob)`` for those of ``paths`` present in ``commit``."""
+        found: dict[str, tuple[str, str]] = {}
+        out = self.run("ls-tree", "-z", commit, "--", *paths).stdout
+        for item in out.split("\0"):
+            if item:
+                meta, _, path = item.partition("\t")
+                mode, _, blob = meta.split(" ")
+                found[path] = (mode, blob)
+        return found
+
+    def set_index_entries(self, index: Path, commit: str | None, paths: Sequence[str]) -> None:
+        """Make ``paths``' entries in the index file ``index`` equal ``commit``'s (removed
+        where ``commit`` lacks them), then refresh their stat data so ``git status`` stays
+        fast."""
+        entries = self.tree_entries(commit, paths) if commit else {}
+        lines = []
+        for path in paths:
+            if path in entries:
+                mode, blob = entries[path]
+                lines.append(f"{mode} {blob}\t{path}")
+            else:
+                lines.append(f"0 {ZERO_OID}\t{path}")
+        env = {"GIT_INDEX_FILE": os.fspath(index)}
+        self.run("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
+        self.run("update-index", "-q", "--refresh", env=env, check=False)
 
     def commit_file_to_new_branch(
         self, branch: str, path: str, data: bytes, message: str, parent: str
@@ -316,13 +364,6 @@ class GitRepo:
         if proc2.returncode != 0:
             raise ConflictError(f"branch {branch!r} already exists: pick another name")
         return commit
-
-    def move_head(self, new: str | None, expected: str) -> None:
-        """Point HEAD's branch back at ``new`` (used to undo a commit); CAS on ``expected``."""
-        if new is None:
-            self.run("update-ref", "-d", "HEAD", expected)
-        else:
-            self.run("update-ref", "HEAD", new, expected)
 
 
 def ls_remote_tags(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from modelreg.errors import ConflictError
 
 LOCK_NAME = "modelreg.lock"
+log = logging.getLogger("modelreg")
 
 
 @contextlib.contextmanager
@@ -23,12 +25,18 @@ def write_lock(git_dir: Path, timeout: float = 60.0) -> Iterator[None]:
     """
     fd = os.open(git_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        timeout = float(os.environ.get("MODELREG_LOCK_TIMEOUT", timeout))
         deadline = time.monotonic() + timeout
+        said = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not said:
+                    # Said once, so a user (or a test) knows why nothing happens yet.
+                    log.info("waiting for another modelreg write in this clone…")
+                    said = True
                 if time.monotonic() > deadline:
                     raise ConflictError(
                         f"another modelreg process has held {git_dir / LOCK_NAME} for "

@@ -68,32 +68,26 @@ def init(
         raise ConflictError(f"{repo.root} is already a modelreg registry ({INDEX_FILE} exists)")
     root = repo.root
     created_dvc = not dvcio.is_initialized(root)
-    try:
-        with writing(repo, need_index=False) as w:
-            w.index = IndexEditor(dump_index(Index(stages=stages or list(DEFAULT_STAGES))))
-            paths = [INDEX_FILE]
-            w.tx.snapshot(
-                root / ".dvc/config",
-                root / ".dvc/config.local",
-                root / ".dvc/.gitignore",
-                root / ".dvcignore",
-            )
-            if created_dvc:
-                paths += dvcio.init(root)
-            if remote:
-                dvcio.set_default_remote(root, _remote_url(remote), remote_options)
-                paths.append(".dvc/config")
-            w.save_index()
-            w.commit(sorted(set(paths)), compose("Initialize modelreg registry", message))
-    except BaseException:
-        # `dvc init` also leaves .dvc/tmp behind; a half-made .dvc would make the retry
-        # skip `dvc init`, so the whole folder goes when this command created it.
+    with writing(repo, need_index=False) as w:
+        w.index = IndexEditor(dump_index(Index(stages=stages or list(DEFAULT_STAGES))))
+        paths = [INDEX_FILE]
+        w.snapshot(
+            root / ".dvc/config",
+            root / ".dvc/config.local",
+            root / ".dvc/.gitignore",
+            root / ".dvcignore",
+        )
         if created_dvc:
-            import shutil
-
-            shutil.rmtree(root / ".dvc", ignore_errors=True)
-            (root / ".dvcignore").unlink(missing_ok=True)
-        raise
+            # `dvc init` also leaves .dvc/tmp behind; a half-made .dvc would make the retry
+            # skip `dvc init`, so an undo removes the whole folder this command created.
+            w.tx.created_dir(root / ".dvc")
+            paths += dvcio.init(root)
+        if remote:
+            dvcio.set_default_remote(root, _remote_url(remote), remote_options)
+            paths.append(".dvc/config")
+        w.save_index()
+        w.commit(sorted(set(paths)), compose("Initialize modelreg registry", message))
+        w.finish()
     if push is not None:
         with write_lock(repo.git_dir):
             try:
@@ -202,7 +196,9 @@ def register(
         else:
             digest = hashing.digest(full)
         _refuse_unchanged(state, digest.md5, allow_unchanged)
-        w.tx.snapshot(root / dvc_file, root / gitignore, root / dvcfiles.DVC_YAML)
+        headline = f"Register {name} {new_version}"
+        w.tx.headline = headline  # what a repair after a crash will name
+        w.snapshot(root / dvc_file, root / gitignore, root / dvcfiles.DVC_YAML)
 
         if dvccache.default_layout(root):
             dvccache.write_pointer(root, full, rel, digest)
@@ -246,7 +242,6 @@ def register(
         paths = [INDEX_FILE, dvcfiles.DVC_YAML, dvc_file]
         if (root / gitignore).exists():
             paths.append(gitignore)
-        headline = f"Register {name} {new_version}"
         commit = w.commit(paths, compose(headline, message))
         if commit in state.by_commit:
             # GTO's invariant: a commit carries at most one version of a model.
@@ -284,7 +279,7 @@ def rebuild_index(repo: GitRepo, *, message: str | None = None, push: str | None
         fresh = Index(stages=old.stages, policy=old.policy)
         for name, state in all_states(repo).items():
             fresh.models[name] = entry_from_state(state, old.models.get(name))
-        w.tx.snapshot(repo.root / INDEX_FILE)
+        w.snapshot(repo.root / INDEX_FILE)
         write_index(repo.root, fresh)
         w.commit([INDEX_FILE], compose("Rebuild registry index from tags", message))
         return fresh

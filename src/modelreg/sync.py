@@ -8,7 +8,7 @@ all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from modelreg.errors import ConflictError, GitError
@@ -63,9 +63,25 @@ def current_branch(repo: GitRepo) -> str:
 
 def push_refs(repo: GitRepo, remote: str, branch: str, tags: Sequence[str]) -> None:
     """Push ``branch`` and ``tags`` atomically; :class:`PushRace` when another writer won."""
-    refspecs = [f"HEAD:refs/heads/{branch}"] + [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
+    push_objects(repo, remote, branch, "HEAD", {}, tags)
+
+
+def push_objects(
+    repo: GitRepo,
+    remote: str,
+    branch: str,
+    head: str,
+    new_tags: Mapping[str, str],
+    tags: Sequence[str],
+) -> None:
+    """Push commit ``head`` as ``branch``, the tag objects ``new_tags`` (name -> object, not
+    yet referenced locally) and the existing local ``tags``, all in one atomic push;
+    :class:`PushRace` when another writer won."""
+    refspecs = [f"{head}:refs/heads/{branch}"]
+    refspecs += [f"{obj}:refs/tags/{name}" for name, obj in new_tags.items()]
+    refspecs += [f"refs/tags/{t}:refs/tags/{t}" for t in tags]
     proc = repo.run(
-        "push", "--atomic", "--porcelain", "--no-verify", remote, *refspecs, check=False
+        "push", "--atomic", "--porcelain", "--no-verify", "--", remote, *refspecs, check=False
     )
     if proc.returncode == 0:
         return

@@ -1,15 +1,18 @@
-"""The write machinery every write command shares: the clone's lock, the transaction that
-undoes a failed write, and publishing to a remote with retries when another writer races.
+"""The write machinery every write command shares: the clone's lock, the crash-safe
+transaction, and publishing to a remote with retries when another writer races.
 
-A write takes the clone's lock, checks everything it can before touching anything, then
-changes files, commits exactly the files it wrote and creates its tags inside a
-:class:`~modelreg.transaction.Transaction`, so a failure at any step leaves the repository as
-it was.
+A write takes the clone's lock, repairs whatever an interrupted write left, checks
+everything it can before touching anything, then changes files (each backed up first) and
+creates commit and tag *objects*; :meth:`Write.finish` makes them visible in one ref
+transaction (see :mod:`modelreg.transaction`).  With ``--push`` the objects are published
+first, bytes before tags, and the local refs move only once the remote accepted them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -17,20 +20,17 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from modelreg import dvcio, sync
-from modelreg.errors import (
-    ConflictError,
-    NotARegistryError,
-)
+from modelreg.errors import ConflictError, NotARegistryError, PublishError, RegistryError
+from modelreg.faults import fault_point
 from modelreg.gitrepo import GitRepo, Identity, RawTag
 from modelreg.grammar import TagName, check_tag, format_tag
-from modelreg.index import (
-    INDEX_FILE,
-    IndexEditor,
-)
+from modelreg.index import INDEX_FILE, IndexEditor
 from modelreg.locking import write_lock
 from modelreg.state import ModelState
-from modelreg.transaction import Transaction
+from modelreg.transaction import Transaction, recover
 from modelreg.untrusted import check_no_links
+
+log = logging.getLogger("modelreg")
 
 
 @dataclass
@@ -41,24 +41,35 @@ class Write:
     index: IndexEditor
     identity: Identity
     tx: Transaction
-    publishing: bool = False
+
+    def snapshot(self, *paths: os.PathLike[str]) -> None:
+        """Back up files before this write changes them (see :class:`Transaction`)."""
+        from pathlib import Path
+
+        self.tx.snapshot(*(Path(p) for p in paths))
 
     def commit(self, paths: list[str], message: str) -> str:
-        """Commit ``paths`` and return the commit that now holds them."""
-        commit = self.repo.commit_paths(paths, message, self.tx.head)
-        self.tx.committed(commit)
-        head = commit or self.tx.head
+        """Commit ``paths`` (as an object, on top of this write's previous commit) and
+        return the commit that holds them."""
+        parent = self.tx.new_head or self.tx.head
+        commit = self.repo.make_commit(paths, message, parent, self.tx.tmp_dir)
+        fault_point("after-commit-object")
+        if commit is not None:
+            self.tx.headline = message.splitlines()[0]
+            self.tx.committed(commit, paths)
+        head = commit or parent
         if head is None:
             raise NotARegistryError("the repository has no commit: run `modelreg init` first")
         return head
 
     def save_index(self) -> None:
         check_no_links(self.repo.root, INDEX_FILE)
-        self.tx.snapshot(self.repo.root / INDEX_FILE)
+        self.snapshot(self.repo.root / INDEX_FILE)
         self.index.save(self.repo.root)
+        fault_point("after-index-file")
 
     def tag(self, tag: TagName, target: str, message: str, state: ModelState) -> RawTag:
-        """Create a tag dated strictly after the model's previous event.
+        """Create a tag object dated strictly after the model's previous event.
 
         GTO orders events by tagger date alone (one-second resolution); a later date keeps
         both tools agreeing when events come in the same second.  Returns the tag as a
@@ -66,16 +77,30 @@ class Write:
         """
         name = check_tag(format_tag(tag))
         when = max(int(time.time()), state.last_timestamp + 1)
-        self.repo.create_tag(name, target, message, when)
-        self.tx.tagged(name)
+        obj = self.repo.make_tag(name, target, message, when, self.identity)
+        self.tx.tagged(name, obj)
+        if not self.tx.new_head:
+            self.tx.headline = message.splitlines()[0]
         return RawTag(name, target, when, self.identity.name, self.identity.email, message)
+
+    def finish(self) -> None:
+        """Make the write visible: branch, tags and the user's index together."""
+        self.tx.commit()
+
+
+def _repair(repo: GitRepo) -> None:
+    """Finish or undo what an interrupted write left, and say so once."""
+    said = recover(repo)
+    if said:
+        log.warning(said)
 
 
 @contextlib.contextmanager
 def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
-    """Lock, load, and run a write in a transaction."""
+    """Lock, repair, load, and run a write in a transaction (the caller finishes it)."""
     identity = repo.identity()
     with write_lock(repo.git_dir):
+        _repair(repo)
         index = IndexEditor.load(repo.root)
         if index is None:
             if need_index:
@@ -84,20 +109,28 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
                     "run `modelreg init` first"
                 )
             index = IndexEditor("")
-        tx = Transaction(repo)
+        tx = Transaction.begin(repo)
         w = Write(repo, index, identity, tx)
         try:
             yield w
-        except BaseException as e:
-            # Once publishing has begun, the local write stands (a later `modelreg push`
-            # completes it) unless the remote moved first and the write must be redone.
-            if not w.publishing or isinstance(e, sync.PushRace):
-                tx.rollback()
+        except BaseException:
+            tx.rollback()
             raise
+        if tx.dir.exists():  # not finished by the body: nothing becomes visible
+            tx.rollback()
 
 
 T = TypeVar("T")
-PUSH_ATTEMPTS = 10
+PUSH_BUDGET = 120.0
+"""Seconds a ``--push`` write keeps retrying while other writers win the race (override with
+``MODELREG_PUSH_TIMEOUT``)."""
+
+
+def _budget() -> float:
+    try:
+        return float(os.environ.get("MODELREG_PUSH_TIMEOUT", PUSH_BUDGET))
+    except ValueError:
+        return PUSH_BUDGET
 
 
 def run_write(
@@ -109,47 +142,99 @@ def run_write(
 ) -> T:
     """Run ``body`` as one all-or-nothing write; with ``push``, publish it to that remote.
 
-    When the push is rejected because another writer got there first, the local write is
-    undone, the remote is fetched, and ``body`` runs again on the new tip (so it computes a
-    fresh version number or stage counter), up to :data:`PUSH_ATTEMPTS` times with jitter.
+    The remote gets the bytes of every registration it lacks, then the branch and every
+    registry tag it lacks in one atomic push; only then do the local refs move.  When the
+    push is rejected because another writer got there first, the local write is undone, the
+    remote is fetched, and ``body`` runs again on the new tip (so it computes a fresh version
+    number or stage counter), with jittered backoff, for up to :data:`PUSH_BUDGET` seconds.
     """
     if push is None:
         with writing(repo, need_index=need_index) as w:
-            return body(w)
+            result = body(w)
+            w.finish()
+            return result
     branch = sync.current_branch(repo)
     with write_lock(repo.git_dir):
+        _repair(repo)
         sync.catch_up(repo, push, branch)
-    for attempt in range(1, PUSH_ATTEMPTS + 1):
+    deadline = time.monotonic() + _budget()
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             with writing(repo, need_index=need_index) as w:
                 result = body(w)
-                w.publishing = True
-                _publish(repo, push, branch, w.tx.tags)
+                _publish_write(w, push, branch)
                 return result
         except sync.PushRace as race:
-            if attempt == PUSH_ATTEMPTS:
+            if time.monotonic() > deadline:
                 raise ConflictError(
-                    f"gave up after {attempt} attempts, other writers kept pushing first "
-                    f"({race}); nothing was changed locally: run the command again"
+                    f"gave up after {attempt} attempt{'s' if attempt > 1 else ''} in "
+                    f"{_budget():.0f}s, other writers kept "
+                    f"pushing first ({race}); nothing was changed locally: run the command "
+                    "again (MODELREG_PUSH_TIMEOUT sets the budget)"
                 ) from race
-            time.sleep(random.uniform(0.05, 0.3) * attempt)
+            time.sleep(random.uniform(0.05, min(2.0, 0.1 * 2 ** min(attempt, 5))))
             with write_lock(repo.git_dir):
                 sync.catch_up(repo, push, branch)
-    raise AssertionError("unreachable")
 
 
-def _publish(repo: GitRepo, remote: str, branch: str, tags: list[str]) -> None:
-    """Bytes of new versions to the DVC remote, then branch and tags in one atomic push."""
-    commits = sync.registration_commits(repo, tags)
-    if commits:
-        dvcio.push_data(repo.root, commits)
-    sync.push_refs(repo, remote, branch, tags)
+def _publish_write(w: Write, remote: str, branch: str) -> None:
+    """Publish a prepared write, then make it visible locally.
+
+    A race (the remote moved) propagates so the caller redoes the write; any other failure
+    keeps the write locally and says so, since ``modelreg push`` can publish it later.
+    """
+    repo, tx = w.repo, w.tx
+    head = tx.new_head or tx.head
+    if head is None:
+        raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+    try:
+        older = [t for t in sync.unpublished_tags(repo, remote) if t not in tx.tags]
+        new_regs = [commit for _, commit in _registrations(w)]
+        commits = sorted(set(sync.registration_commits(repo, older)) | set(new_regs))
+        if commits:
+            dvcio.push_data(repo.root, commits)
+        fault_point("after-dvc-push")
+        sync.push_objects(repo, remote, branch, head, tx.tags, older)
+    except sync.PushRace:
+        raise
+    except RegistryError as e:
+        w.finish()
+        raise PublishError(
+            f"{tx.headline} was done locally, but publishing to {remote!r} failed ({e}): "
+            "run `modelreg push` to publish it"
+        ) from e
+    fault_point("after-git-push")
+    w.finish()
+
+
+def _registrations(w: Write) -> list[tuple[str, str]]:
+    """``(tag, commit)`` of the registrations this write creates."""
+    from modelreg.grammar import EventKind, parse_tag
+
+    found = []
+    for name in w.tx.tags:
+        parsed = parse_tag(name)
+        if parsed is not None and parsed.kind is EventKind.REGISTER and w.tx.new_head:
+            found.append((name, w.tx.new_head))
+    return found
 
 
 def push(repo: GitRepo, remote: str = "origin") -> list[str]:
-    """Publish every registry tag the remote lacks (bytes first); returns the tags pushed."""
+    """Publish every registry tag the remote lacks (bytes first); returns the tags pushed.
+
+    A clone that is merely behind fetches and fast-forwards first."""
     with write_lock(repo.git_dir):
+        _repair(repo)
         branch = sync.current_branch(repo)
+        sync.catch_up(repo, remote, branch)
         tags = sync.unpublished_tags(repo, remote)
-        _publish(repo, remote, branch, tags)
+        commits = sync.registration_commits(repo, tags)
+        if commits:
+            dvcio.push_data(repo.root, commits)
+        head = repo.head_commit()
+        if head is None:
+            raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+        sync.push_objects(repo, remote, branch, head, {}, tags)
         return tags
