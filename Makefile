@@ -11,7 +11,7 @@ GTO    ?= 1
 export DVC_NO_ANALYTICS := 1
 export GTO_NO_ANALYTICS := 1
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The long tiers on top of `make test`: every crash point of every write, 16 racing writers.
+# A skipped test fails the run (a tier must not pass because its tool is missing).
+test-all: test
+	MODELREG_CRASH_ALL=1 MODELREG_NO_SKIPS=1 $(BIN)/python -m pytest -q -m "long or crash"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -6,6 +6,7 @@ machine has none), no global Git config, and analytics off for DVC and GTO.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,10 +26,9 @@ IDENTITY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep tests out of the user's home, global git config and the network."""
-    home = tmp_path_factory.mktemp("home")
+def isolate_in(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point HOME, git's global config, DVC's config and cache folders and the identity at
+    ``home``: nothing a test runs reads or writes the real ones."""
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
@@ -40,6 +40,20 @@ def isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.fixture(autouse=True)
+def isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests out of the user's home, global git config and the network."""
+    isolate_in(tmp_path_factory.mktemp("home"), monkeypatch)
+
+
+@contextlib.contextmanager
+def isolated(home: Path) -> Iterator[None]:
+    """:func:`isolate_in` for fixtures wider than one test (module-scoped templates)."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate_in(home, mp)
+        yield
 
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -137,3 +151,19 @@ def bare_remote_and_clone(tmp: Path) -> tuple[Path, Path]:
     git(tmp, "clone", "-q", str(origin), str(work))
     git(work, "commit", "-q", "--allow-empty", "-m", "Start")
     return origin, work
+
+
+# `make test-all` (and so CI) sets MODELREG_NO_SKIPS=1: a tier skipped for a missing tool
+# (moto's S3 server, gto…) fails the run instead of passing quietly.
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("MODELREG_NO_SKIPS") == "1" and _SKIPPED:
+        print(f"\nMODELREG_NO_SKIPS: {len(_SKIPPED)} test(s) were skipped: {_SKIPPED[:5]}")
+        session.exitstatus = 1

@@ -279,6 +279,7 @@ def _crash_all_points(tmp: Path, command: str, push: bool) -> tuple[int, int]:
     return kills, consistent
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_sigkill_anywhere_leaves_before_or_after(tmp_path: Path, command: str) -> None:
     kills, consistent = _crash_all_points(tmp_path, command, push=False)
@@ -286,8 +287,62 @@ def test_sigkill_anywhere_leaves_before_or_after(tmp_path: Path, command: str) -
     assert kills >= 8 and consistent == kills
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("command", ["register", "promote"])
 def test_sigkill_anywhere_in_a_push_write(tmp_path: Path, command: str) -> None:
     kills, consistent = _crash_all_points(tmp_path, command, push=True)
     print(f"{command} --push: {kills} kills, {consistent} consistent")
     assert kills >= 8 and consistent == kills
+
+
+# -- the rest of "two states only" ----------------------------------------------------------
+
+
+def test_a_malformed_block_of_another_model_stops_every_write(
+    registry: Registry, repo: Path
+) -> None:
+    from tests.conftest import modelreg, snapshot
+
+    write_model(repo, "a")
+    registry.register("churn", "models/churn.pkl")
+    write_model(repo, "b", "models/other.pkl")
+    registry.register("other", "models/other.pkl")
+    text = (repo / "registry.yaml").read_text()
+    broken = text.replace("  other:\n", "  other:\n    labels: [unclosed\n", 1)
+    assert broken != text
+    (repo / "registry.yaml").write_text(broken)
+    git(repo, "commit", "-qam", "a bad merge")
+    write_model(repo, "a2")
+    before = snapshot(repo)
+    for args in (["register", "churn", "models/churn.pkl"], ["promote", "churn", "v1.0.0", "dev"]):
+        proc = modelreg(repo, *args)
+        assert proc.returncode == 1, proc.stdout
+        assert "registry.yaml:" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert snapshot(repo) == before
+    # Fixed by hand: writes work again, and the fixed file is remembered as valid.
+    (repo / "registry.yaml").write_text(text)
+    assert modelreg(repo, "promote", "churn", "v1.0.0", "dev").returncode == 0
+    assert (repo / ".git" / "modelreg.valid-index").is_file()
+
+
+def test_an_index_lock_held_by_another_process_fails_before_anything_changes(
+    registry: Registry, repo: Path
+) -> None:
+    from tests.conftest import modelreg, snapshot
+
+    write_model(repo, "a")
+    registry.register("churn", "models/churn.pkl")
+    write_model(repo, "b")
+    (repo / ".git" / "index.lock").write_text("an IDE's")
+    before = snapshot(repo)
+    proc = modelreg(
+        repo, "register", "churn", "models/churn.pkl", env={"MODELREG_INDEX_LOCK_WAIT": "0.2"}
+    )
+    assert proc.returncode == 1 and "index.lock" in proc.stderr, proc.stderr
+    assert "nothing was changed" in proc.stderr
+    assert snapshot(repo) == before
+    assert (repo / ".git" / "index.lock").read_text() == "an IDE's"  # never ours to delete
+    (repo / ".git" / "index.lock").unlink()
+    proc = modelreg(repo, "register", "churn", "models/churn.pkl")
+    assert proc.returncode == 0, proc.stderr
+    assert git(repo, "status", "--porcelain") == ""  # the user's index follows HEAD

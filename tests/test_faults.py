@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.conftest import IDENTITY, git, modelreg, snapshot, write_model
+from tests.conftest import IDENTITY, git, isolated, modelreg, snapshot, write_model
 
 from modelreg import ConflictError, Registry
 from modelreg.gitrepo import GitRepo
@@ -23,19 +23,20 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A registry with churn v1.0.0 (in production) and v1.1.0, built once per module."""
-    root = tmp_path_factory.mktemp("template") / "repo"
+    base = tmp_path_factory.mktemp("template")
+    root = base / "repo"
     root.mkdir()
-    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
-    os.environ.update(IDENTITY)
-    git(root, "init", "-q", "-b", "main", env=env)
-    git(root, "commit", "-q", "--allow-empty", "-m", "Start", env=env)
-    reg = Registry(root)
-    reg.init()
-    write_model(root, "weights-1")
-    reg.register("churn", "models/churn.pkl", metrics={"acc": 0.9})
-    write_model(root, "weights-2")
-    reg.register("churn", "models/churn.pkl", metrics={"acc": 0.95})
-    reg.promote("churn", "v1.0.0", "production")
+    # Built under a HOME of its own: never the real one, its git config or DVC's folders.
+    with isolated(base / "home"):
+        git(root, "init", "-q", "-b", "main")
+        git(root, "commit", "-q", "--allow-empty", "-m", "Start")
+        reg = Registry(root)
+        reg.init()
+        write_model(root, "weights-1")
+        reg.register("churn", "models/churn.pkl", metrics={"acc": 0.9})
+        write_model(root, "weights-2")
+        reg.register("churn", "models/churn.pkl", metrics={"acc": 0.95})
+        reg.promote("churn", "v1.0.0", "production")
     return root
 
 

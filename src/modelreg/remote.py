@@ -184,9 +184,36 @@ def mirror(url: str, patterns: Sequence[str]) -> Mirror:
     # hash of a token on disk.
     digest = hashlib.sha256(redact(url).encode()).hexdigest()[:24]
     path = cache_dir("mirrors") / f"{_MIRROR_SCHEME}-{digest}"
+    if not _healthy(path):
+        _build_mirror(path, url)
     repo = Mirror(path, url)
-    if not (path / "HEAD").exists():
-        path.mkdir(parents=True, exist_ok=True)
+    # A refspec's '*' spans '/', so the extra pattern for slashed stage names is not needed.
+    refspecs = [f"+{p}:{p}" for p in patterns if "**" not in p]
+    repo.fetch(refspecs, "registry tags")
+    return repo
+
+
+def _healthy(path: Path) -> bool:
+    """Whether a mirror folder is complete: a bare repository set up for lazy blobs."""
+    try:
+        config = (path / "config").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return (path / "HEAD").is_file() and "partialclone" in config.lower()
+
+
+def _build_mirror(path: Path, url: str) -> None:
+    """Make a mirror in a temporary folder and rename it into place, so a kill or a failed
+    step never leaves a half-made mirror that every later read of that URL trips over; a
+    broken one found in its place is replaced (the folder is modelreg's own cache)."""
+    import shutil
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _clean_dead_builds(path.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
+    try:
+        build = Mirror(tmp, url)
         for args in (
             ["init", "--quiet", "--bare"],
             # No remote.origin.url here: it comes from the environment (see Mirror).
@@ -194,11 +221,32 @@ def mirror(url: str, patterns: Sequence[str]) -> Mirror:
             ["config", "remote.origin.partialclonefilter", "blob:none"],
             ["config", "extensions.partialClone", "origin"],
         ):
-            repo.run(*args)
-    # A refspec's '*' spans '/', so the extra pattern for slashed stage names is not needed.
-    refspecs = [f"+{p}:{p}" for p in patterns if "**" not in p]
-    repo.fetch(refspecs, "registry tags")
-    return repo
+            build.run(*args)
+        if path.exists() and not _healthy(path):
+            shutil.rmtree(path)
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            if not _healthy(path):  # not a concurrent reader's good mirror: a real failure
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clean_dead_builds(folder: Path) -> None:
+    """Remove temporary mirror folders whose building process is gone."""
+    import shutil
+
+    for item in folder.iterdir():
+        match = re.match(r"\..*\.tmp-(\d+)-", item.name)
+        if match is None:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(item, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 def _write_pinned_config(root: Path, remote: str) -> None:

@@ -11,6 +11,7 @@ first, bytes before tags, and the local refs move only once the remote accepted 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import random
@@ -24,7 +25,7 @@ from modelreg.errors import ConflictError, NotARegistryError, PublishError, Regi
 from modelreg.faults import fault_point
 from modelreg.gitrepo import GitRepo, Identity, RawTag
 from modelreg.grammar import TagName, check_tag, format_tag
-from modelreg.index import INDEX_FILE, IndexEditor
+from modelreg.index import INDEX_FILE, IndexEditor, parse_index, read_index_text, write_atomic
 from modelreg.locking import write_lock
 from modelreg.state import ModelState
 from modelreg.transaction import Transaction, recover
@@ -41,6 +42,7 @@ class Write:
     index: IndexEditor
     identity: Identity
     tx: Transaction
+    saved_text: str | None = None  # the registry.yaml this write wrote, if any
 
     def snapshot(self, *paths: os.PathLike[str]) -> None:
         """Back up files before this write changes them (see :class:`Transaction`)."""
@@ -65,7 +67,9 @@ class Write:
     def save_index(self) -> None:
         check_no_links(self.repo.root, INDEX_FILE)
         self.snapshot(self.repo.root / INDEX_FILE)
-        self.index.save(self.repo.root)
+        text = self.index.render()
+        write_atomic(self.repo.root / INDEX_FILE, text.encode("utf-8"))
+        self.saved_text = text
         fault_point("after-index-file")
 
     def tag(self, tag: TagName, target: str, message: str, state: ModelState) -> RawTag:
@@ -86,6 +90,39 @@ class Write:
     def finish(self) -> None:
         """Make the write visible: branch, tags and the user's index together."""
         self.tx.commit()
+        if self.saved_text is not None:
+            # Rendered by us from a validated file: the next write need not parse it whole.
+            _remember_valid(self.repo, self.saved_text)
+
+
+_VALID_INDEX = "modelreg.valid-index"
+
+
+def _content_id(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _remember_valid(repo: GitRepo, text: str) -> None:
+    # Only a cache: if it cannot be written, the next write validates again.
+    with contextlib.suppress(OSError):
+        (repo.git_dir / _VALID_INDEX).write_text(_content_id(text) + "\n", encoding="utf-8")
+
+
+def _validate_whole(repo: GitRepo, text: str) -> None:
+    """Refuse a write on a ``registry.yaml`` that is malformed anywhere (one line, with its
+    line number), not only in the model being written.
+
+    Parsing a 10,000-version index whole costs about a second, so the content id of the last
+    file found valid is kept in ``.git/modelreg.valid-index`` and the parse runs only when the
+    file changed since (a pull, a merge, a hand edit); modelreg's own writes record theirs.
+    """
+    try:
+        if (repo.git_dir / _VALID_INDEX).read_text(encoding="utf-8").strip() == _content_id(text):
+            return
+    except OSError:
+        pass
+    parse_index(text)
+    _remember_valid(repo, text)
 
 
 def _repair(repo: GitRepo) -> None:
@@ -101,14 +138,18 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
     identity = repo.identity()
     with write_lock(repo.git_dir):
         _repair(repo)
-        index = IndexEditor.load(repo.root)
-        if index is None:
+        text = read_index_text(repo.root)
+        if text is None:
             if need_index:
                 raise NotARegistryError(
                     f"{repo.root} is not a modelreg registry (no {INDEX_FILE}): "
                     "run `modelreg init` first"
                 )
             index = IndexEditor("")
+        else:
+            if need_index:
+                _validate_whole(repo, text)
+            index = IndexEditor(text)
         tx = Transaction.begin(repo)
         w = Write(repo, index, identity, tx)
         try:
