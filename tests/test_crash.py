@@ -238,6 +238,10 @@ def _crash_all_points(tmp: Path, command: str, push: bool) -> tuple[int, int]:
             shutil.rmtree(work)
             continue
         kills += 1
+        if (work / ".git" / "modelreg-write").exists():
+            # A read meanwhile answers from the tags, and says a repair is pending.
+            read = world.run(work, "which", "churn", "production")
+            assert "pending repair" in read.stderr, (kill, read.stderr)
         # A write that changes nothing but repairs first (it fails: there is no v9.9.9).
         repair = world.run(work, "promote", "churn", "v9.9.9", "production")
         assert repair.returncode == 1 and "no version v9.9.9" in repair.stderr, repair.stderr

@@ -68,6 +68,16 @@ class Registry:
     def _reader(self, name: str | None = None, *, names_only: bool = False) -> TagReader:
         """Where a read query gets its tags: the clone, ``ls-remote``, or a cached mirror."""
         if self._local is not None:
+            from modelreg.transaction import pending
+
+            if pending(self._local.root):
+                # The tags are the truth either way: the read answers from them.
+                import logging
+
+                logging.getLogger("modelreg").warning(
+                    "an interrupted modelreg write is pending repair: the next write "
+                    "completes or undoes it"
+                )
             return self._local
         from modelreg import remote
 
