@@ -379,18 +379,91 @@ def test_a_push_write_publishes_every_tag_the_remote_lacks_bytes_first(
 
 
 def test_push_in_a_clone_that_is_merely_behind_catches_up(shared: Shared) -> None:
-    alice, bob = shared.clone("alice"), shared.clone("bob")
+    alice = shared.clone("alice")
     write_model(alice, "a")
     Registry(alice).register("churn", "models/churn.pkl", push="origin")
-    write_model(bob, "b", "models/other.pkl")
-    Registry(bob).register("other", "models/other.pkl")  # local, on a stale tip
-    # Bob's branch is behind and ahead; his write is modelreg's own: …
-    proc = modelreg(bob, "push")
-    assert proc.returncode == 1
-    assert "diverged" in proc.stderr and len(proc.stderr.splitlines()) == 1
     carol = shared.clone("carol")
     Registry(alice).promote("churn", "v1.0.0", "staging", push="origin")
     # Carol is merely behind (no local commits): push fetches, fast-forwards, succeeds.
     proc = modelreg(carol, "push")
     assert proc.returncode == 0, proc.stderr
     assert git(carol, "rev-parse", "HEAD") == git(shared.origin, "rev-parse", "main")
+
+
+def test_unpublished_writes_overtaken_by_the_remote_are_redone_on_its_tip(
+    shared: Shared, tmp_path: Path
+) -> None:
+    """Alice's register and promote never left her clone (a failed upload, say); Bob then
+    published the same model's next version.  Her next push redoes her writes on the
+    remote tip: her version takes the next free number, her promotion follows it."""
+    alice, bob = shared.clone("alice"), shared.clone("bob")
+    write_model(alice, "first")
+    Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    git(bob, "pull", "-q", "origin", "main")
+    git(bob, "fetch", "-q", "--tags")
+    write_model(alice, "alice-second")
+    mine = Registry(alice).register("churn", "models/churn.pkl", message="alice's retrain")
+    Registry(alice).promote("churn", mine.version, "staging")
+    write_model(bob, "bob-second")
+    assert Registry(bob).register("churn", "models/churn.pkl", push="origin").version == "v1.1.0"
+
+    proc = modelreg(alice, "push")
+    assert proc.returncode == 0, proc.stderr
+    assert "churn v1.1.0 is now v1.2.0" in proc.stderr
+    assert shared.remote_tags() == [
+        "churn#staging#1",
+        "churn@v1.0.0",
+        "churn@v1.1.0",
+        "churn@v1.2.0",
+    ]
+    assert modelreg(alice, "check").returncode == 0
+    assert git(alice, "for-each-ref", "refs/modelreg") == ""  # the backup is gone
+    carol = shared.clone("carol")
+    assert modelreg(carol, "check").returncode == 0
+    assert modelreg(carol, "which", "churn", "staging").stdout == "v1.2.0\n"
+    got = Registry(carol).get("churn@v1.2.0", out=tmp_path / "m").read_text()
+    assert got == "alice-second"
+    redone = Registry(carol).resolve("churn@v1.2.0")
+    assert redone.registered_at == mine.registered_at  # the record keeps the original time
+    assert "alice's retrain" in redone.message
+
+
+def test_a_catch_up_killed_midway_resumes(shared: Shared) -> None:
+    alice, bob = shared.clone("alice"), shared.clone("bob")
+    write_model(alice, "first")
+    Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    git(bob, "pull", "-q", "origin", "main")
+    write_model(alice, "alice-second")
+    Registry(alice).register("churn", "models/churn.pkl")
+    Registry(alice).promote("churn", "v1.1.0", "staging")
+    write_model(bob, "bob-second")
+    Registry(bob).register("churn", "models/churn.pkl", push="origin")
+    killed = modelreg(alice, "push", env={"MODELREG_FAULT": "redo-step:1"})
+    assert killed.returncode == -9
+    assert git(alice, "for-each-ref", "--format=%(refname)", "refs/modelreg/redo/head")
+    proc = modelreg(alice, "push")
+    assert proc.returncode == 0, proc.stderr
+    assert shared.remote_tags() == [
+        "churn#staging#1",
+        "churn@v1.0.0",
+        "churn@v1.1.0",
+        "churn@v1.2.0",
+    ]
+    assert modelreg(alice, "which", "churn", "staging").stdout == "v1.2.0\n"
+    assert git(alice, "for-each-ref", "refs/modelreg") == ""
+
+
+def test_a_divergence_by_the_users_own_commits_is_one_line(shared: Shared) -> None:
+    alice, bob = shared.clone("alice"), shared.clone("bob")
+    (alice / "notes.txt").write_text("mine")
+    git(alice, "add", "notes.txt")
+    git(alice, "commit", "-qm", "my own work")
+    write_model(bob, "b")
+    Registry(bob).register("churn", "models/churn.pkl", push="origin")
+    write_model(alice, "a")
+    before = snapshot(alice)
+    proc = modelreg(alice, "register", "churn", "models/churn.pkl", "--push")
+    assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "my own work" in proc.stderr and "git pull --rebase origin main" in proc.stderr
+    assert snapshot(alice)["head"] == before["head"]
+    assert snapshot(alice)["status"] == before["status"]

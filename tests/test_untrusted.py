@@ -552,8 +552,7 @@ def test_an_alias_bomb_pointer_is_refused_quickly(registry: Registry, repo: Path
     """A colleague's ``.dvc`` pointer whose md5 is a YAML alias bomb: refused in one line,
     fast (printing the value used to take exponential time)."""
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
-        for i in range(8)
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
     )
     (repo / "dvc.yaml").write_text("artifacts:\n  evil:\n    path: models/evil.pkl\n")
     (repo / "models").mkdir(exist_ok=True)

@@ -158,7 +158,7 @@ def gitignore_entry(name: str) -> str:
     return f"/{escaped}"
 
 
-def _ignore(folder: Path, name: str) -> None:
+def ignore(folder: Path, name: str) -> None:
     """Add the ignore entry for ``name`` to ``folder/.gitignore`` as ``dvc add`` does (once)."""
     gitignore = folder / ".gitignore"
     entry = gitignore_entry(name)
@@ -176,7 +176,7 @@ def write_pointer(root: Path, path: Path, rel: str, digest: hashing.Digest) -> N
     pointer = root / pointer_file(rel)
     pointer.write_text(_pointer_text(digest, path.name), encoding="utf-8")
     fault_point("write")
-    _ignore(path.parent, path.name)
+    ignore(path.parent, path.name)
     fault_point("write")
 
 

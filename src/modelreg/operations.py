@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import posixpath
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from modelreg.index import (
     dump_index,
     format_time,
     load_index,
+    write_atomic,
     write_index,
 )
 from modelreg.locking import write_lock
@@ -205,14 +208,6 @@ def register(
         else:
             dvcio.track(root, full)
         pointer = dvcfiles.parse_pointer((root / dvc_file).read_bytes(), dvc_file)
-
-        entry = w.index.entry(name)
-        entry.path = rel
-        if description is not None:
-            entry.description = description
-        if labels:
-            entry.labels = list(labels)
-        entry.deprecated = False
         now = datetime.now(timezone.utc).replace(microsecond=0)
         record = ArtifactRecord(
             path=rel,
@@ -221,38 +216,117 @@ def register(
             nfiles=pointer.nfiles,
             metrics=metrics,
             params=params,
-            description=entry.description,
-            labels=entry.labels,
+            description=description,
+            labels=list(labels or []),
             registered_by=str(w.identity),
             registered_at=now,
             card=card,
         )
-        entry.versions[new_version] = VersionEntry(
-            tag=format_tag(tag),
-            md5=record.md5,
-            size=record.size,
-            nfiles=record.nfiles,
-            metrics=metrics,
-            params=params,
-            registered_by=record.registered_by,
-            registered_at=format_time(now),
-        )
-        dvcfiles.update_dvc_yaml(root, name, rel, entry.description, entry.labels)
-        w.save_index()
-        paths = [INDEX_FILE, dvcfiles.DVC_YAML, dvc_file]
-        if (root / gitignore).exists():
-            paths.append(gitignore)
-        commit = w.commit(paths, compose(headline, message))
-        if commit in state.by_commit:
-            # GTO's invariant: a commit carries at most one version of a model.
-            raise ConflictError(
-                f"commit {commit[:12]} already holds {name} {state.by_commit[commit]}: "
-                "change the artifact or the index before registering again"
-            )
-        created = w.tag(tag, commit, compose(headline, message, record), state)
-        return version_record(state.with_tag(created), new_version)
+        op = {"bump": bump, "explicit": version is not None}
+        return _index_and_tag(w, state, name, new_version, record, message, op, gitignore)
 
     return run_write(repo, body, push=push)
+
+
+def _index_and_tag(
+    w: Write,
+    state: ModelState,
+    name: str,
+    new_version: str,
+    record: ArtifactRecord,
+    message: str | None,
+    op: dict[str, Any],
+    gitignore: str,
+) -> ModelVersion:
+    """The part of a registration after the pointer is written: the index entry, dvc.yaml,
+    the commit and the tag.  ``record``'s description and labels, when set, replace the
+    model's; otherwise the model's current ones are recorded."""
+    root = w.repo.root
+    rel = record.path
+    tag = TagName(name, EventKind.REGISTER, version=new_version)
+    headline = f"Register {name} {new_version}"
+    entry = w.index.entry(name)
+    entry.path = rel
+    if record.description is not None:
+        entry.description = record.description
+    if record.labels:
+        entry.labels = list(record.labels)
+    entry.deprecated = False
+    record = dataclasses.replace(record, description=entry.description, labels=entry.labels)
+    entry.versions[new_version] = VersionEntry(
+        tag=format_tag(tag),
+        md5=record.md5,
+        size=record.size,
+        nfiles=record.nfiles,
+        metrics=record.metrics,
+        params=record.params,
+        registered_by=record.registered_by,
+        registered_at=format_time(record.registered_at),
+    )
+    dvcfiles.update_dvc_yaml(root, name, rel, entry.description, entry.labels)
+    w.save_index()
+    dvc_file = dvcfiles.pointer_file(rel)
+    paths = [INDEX_FILE, dvcfiles.DVC_YAML, dvc_file]
+    if (root / gitignore).exists():
+        paths.append(gitignore)
+    full_op = {
+        **op,
+        "op": "register",
+        "name": name,
+        "version": new_version,
+        "path": rel,
+        "tag": format_tag(tag),
+    }
+    commit = w.commit(paths, compose(headline, message), full_op)
+    if commit in state.by_commit:
+        # GTO's invariant: a commit carries at most one version of a model.
+        raise ConflictError(
+            f"commit {commit[:12]} already holds {name} {state.by_commit[commit]}: "
+            "change the artifact or the index before registering again"
+        )
+    created = w.tag(tag, commit, compose(headline, message, record), state)
+    return version_record(state.with_tag(created), new_version)
+
+
+def register_again(
+    repo: GitRepo,
+    record: ArtifactRecord,
+    name: str,
+    pointer_text: bytes,
+    wanted: str,
+    *,
+    bump: Bump,
+    explicit: bool,
+    message: str | None,
+    extra_op: dict[str, Any] | None = None,
+) -> ModelVersion:
+    """Redo an unpublished registration on a new tip: the same bytes (already in the local
+    cache), pointer and record (its original time and author), as ``wanted`` if that
+    version is still free, else as the next free version."""
+    root = repo.root
+    rel = record.path
+    dvc_file = dvcfiles.pointer_file(rel)
+    gitignore = posixpath.join(posixpath.dirname(rel), ".gitignore").lstrip("/")
+    for written in (dvc_file, gitignore, dvcfiles.DVC_YAML, INDEX_FILE):
+        check_no_links(root, written)
+
+    def body(w: Write) -> ModelVersion:
+        state = model_state(repo, name)
+        taken = state.all_semver()
+        new_version = wanted
+        if any(v == Version.parse(wanted) for v in taken) or (
+            not explicit and taken and Version.parse(wanted) < max(taken)
+        ):
+            new_version = _next_version(state, None, bump)
+        check_tag(format_tag(TagName(name, EventKind.REGISTER, version=new_version)))
+        w.tx.headline = f"Register {name} {new_version}"
+        w.snapshot(root / dvc_file, root / gitignore, root / dvcfiles.DVC_YAML)
+        write_atomic(root / dvc_file, pointer_text)
+        dvccache.ignore(root / posixpath.dirname(rel), posixpath.basename(rel))
+        op = {"bump": bump, "explicit": explicit, **(extra_op or {})}
+        return _index_and_tag(w, state, name, new_version, record, message, op, gitignore)
+
+    return run_write(repo, body)
 
 
 def _refuse_unchanged(state: ModelState, md5: str, allow: bool) -> None:
@@ -271,7 +345,13 @@ def _refuse_unchanged(state: ModelState, md5: str, allow: bool) -> None:
 # -- index -------------------------------------------------------------------------------
 
 
-def rebuild_index(repo: GitRepo, *, message: str | None = None, push: str | None = None) -> Index:
+def rebuild_index(
+    repo: GitRepo,
+    *,
+    message: str | None = None,
+    push: str | None = None,
+    extra_op: dict[str, Any] | None = None,
+) -> Index:
     """Rewrite ``registry.yaml`` from the tags alone (keeping stages and policies)."""
 
     def body(w: Write) -> Index:
@@ -281,7 +361,11 @@ def rebuild_index(repo: GitRepo, *, message: str | None = None, push: str | None
             fresh.models[name] = entry_from_state(state, old.models.get(name))
         w.snapshot(repo.root / INDEX_FILE)
         write_index(repo.root, fresh)
-        w.commit([INDEX_FILE], compose("Rebuild registry index from tags", message))
+        w.commit(
+            [INDEX_FILE],
+            compose("Rebuild registry index from tags", message),
+            {"op": "rebuild", **(extra_op or {})},
+        )
         return fresh
 
     return run_write(repo, body, push=push, need_index=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from modelreg import policy
 from modelreg.errors import (
@@ -75,8 +76,12 @@ def promote(
     message: str | None = None,
     force: bool = False,
     push: str | None = None,
+    extra_op: dict[str, Any] | None = None,
 ) -> StageChange:
-    """Assign ``stage`` to ``version`` with a ``NAME#STAGE#N`` tag; record it in the index."""
+    """Assign ``stage`` to ``version`` with a ``NAME#STAGE#N`` tag; record it in the index.
+
+    ``extra_op`` joins the commit's ``Modelreg-Write`` trailer (a redone write names its
+    original)."""
     check_name(name)
     check_version(version)
 
@@ -90,7 +95,9 @@ def promote(
             raise ConflictError(f"{name} {version} already holds {stage!r}: nothing to do")
         overridden = _enforce_policy(w.index, state, version, stage, force)
         headline = f"Promote {name} {version} to {stage}"
-        return _assign(w, state, version, stage, headline, message, overridden)
+        op = {"op": "promote", "name": name, "version": version, "stage": stage, "force": force}
+        op.update(extra_op or {})
+        return _assign(w, state, version, stage, headline, message, overridden, op)
 
     return run_write(repo, body, push=push)
 
@@ -185,6 +192,7 @@ def _assign(
     headline: str,
     message: str | None,
     forced: bool,
+    op: dict[str, Any],
 ) -> StageChange:
     name = state.name
     tag = TagName(name, EventKind.ASSIGN, stage=stage, counter=state.max_counter + 1)
@@ -192,7 +200,7 @@ def _assign(
     created = w.tag(tag, commit, _stage_message(headline, message, forced), state)
     after = _sync_stages(w, state, created)
     w.save_index()
-    w.commit([INDEX_FILE], compose(headline, message))
+    w.commit([INDEX_FILE], compose(headline, message), {**op, "tag": created.name})
     return StageChange(
         name=name, stage=stage, tag=created.name, version=version, holder=after.holder(stage)
     )
@@ -206,6 +214,7 @@ def demote(
     message: str | None = None,
     push: str | None = None,
     force: bool = False,
+    extra_op: dict[str, Any] | None = None,
 ) -> StageChange:
     """Unassign the current holder of ``stage``; report who holds it afterwards."""
     check_name(name)
@@ -229,7 +238,9 @@ def demote(
         created = w.tag(tag, state.versions[holder].commit, compose(headline, message), state)
         after = _sync_stages(w, state, created)
         w.save_index()
-        w.commit([INDEX_FILE], compose(headline, message))
+        op = {"op": "demote", "name": name, "stage": stage, "force": force, "tag": created.name}
+        op.update(extra_op or {})
+        w.commit([INDEX_FILE], compose(headline, message), op)
         return StageChange(
             name=name, stage=stage, tag=created.name, version=holder, holder=after.holder(stage)
         )
@@ -245,6 +256,7 @@ def rollback(
     to: str | None = None,
     message: str | None = None,
     push: str | None = None,
+    extra_op: dict[str, Any] | None = None,
 ) -> StageChange:
     """Give ``stage`` back to the version that held it before the current holder."""
     check_name(name)
@@ -265,7 +277,8 @@ def rollback(
         if target == current:
             raise ConflictError(f"{name} {target} already holds {stage!r}: nothing to do")
         headline = f"Roll back {name} {stage} from {current} to {target}"
-        return _assign(w, state, target, stage, headline, message, False)
+        op = {"op": "rollback", "name": name, "stage": stage, "to": target, **(extra_op or {})}
+        return _assign(w, state, target, stage, headline, message, False, op)
 
     return run_write(repo, body, push=push)
 
@@ -298,6 +311,7 @@ def deprecate(
     *,
     message: str | None = None,
     push: str | None = None,
+    extra_op: dict[str, Any] | None = None,
 ) -> str:
     """Deregister one version (``NAME@vX.Y.Z!``) or deprecate the model (``NAME@deprecated``)."""
     check_name(name)
@@ -331,7 +345,9 @@ def deprecate(
         created = w.tag(tag, target, compose(headline, message), state)
         _sync_stages(w, state, created)
         w.save_index()
-        w.commit([INDEX_FILE], compose(headline, message))
+        op = {"op": "deprecate", "name": name, "version": version, "tag": created.name}
+        op.update(extra_op or {})
+        w.commit([INDEX_FILE], compose(headline, message), op)
         return created.name
 
     return run_write(repo, body, push=push)

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from modelreg.errors import ConflictError, GitError
 from modelreg.gitrepo import GitRepo, ls_remote_tags, redact
 from modelreg.grammar import EventKind, parse_tag
+
+if TYPE_CHECKING:
+    from modelreg.replay import Plan
 
 # Reasons git gives when someone else pushed first: the push can succeed after catching up.
 # A concurrent push can also make the remote's own ref transaction fail ("atomic transaction
@@ -101,27 +105,56 @@ def _last_line(text: str) -> str:
     return redact((fatal or lines or ["no output"])[0])
 
 
-def catch_up(repo: GitRepo, remote: str, branch: str) -> None:
-    """Fetch the remote's branch and tags and fast-forward the local branch to it."""
+def _fetch(repo: GitRepo, remote: str, *refspecs: str) -> bool:
+    """Fetch ``refspecs``; ``False`` when the remote has no such branch yet (empty remote)."""
     proc = repo.run(
-        "fetch",
-        "--quiet",
-        "--no-write-fetch-head",
-        remote,
-        f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
-        "refs/tags/*:refs/tags/*",
-        check=False,
+        "fetch", "--quiet", "--no-write-fetch-head", "--", remote, *refspecs, check=False
     )
-    if proc.returncode != 0:
-        if "couldn't find remote ref" in proc.stderr:
-            return  # an empty remote: our push creates the branch
-        raise GitError(f"cannot fetch from {remote!r}: {_last_line(proc.stderr)}")
-    proc = repo.run("merge", "--ff-only", "--quiet", f"refs/remotes/{remote}/{branch}", check=False)
+    if proc.returncode == 0:
+        return True
+    if "couldn't find remote ref" in proc.stderr:
+        return False
+    raise GitError(f"cannot fetch from {remote!r}: {_last_line(proc.stderr)}")
+
+
+def catch_up(repo: GitRepo, remote: str, branch: str) -> Plan | None:
+    """Fetch the remote's branch and tags and fast-forward the local branch to it.
+
+    A branch that has diverged only by this clone's own unpublished modelreg writes is moved
+    to the remote tip and the writes are returned, to be redone there (see
+    :mod:`modelreg.replay`); any other divergence is a one-line error.
+    """
+    from modelreg import replay
+
+    tracking = f"refs/remotes/{remote}/{branch}"
+    if not _fetch(repo, remote, f"+refs/heads/{branch}:{tracking}"):
+        return None  # an empty remote: our push creates the branch
+    tip = repo.out("rev-parse", tracking)
+    head = repo.head_commit()
+    pending = repo.ref_value(f"{replay.BACKUP}/head") is not None
+    if head is not None and not pending and not _is_ancestor(repo, head, tip):
+        if _is_ancestor(repo, tip, head):
+            _fetch(repo, remote, "refs/tags/*:refs/tags/*")
+            return None  # only ahead: the push publishes it
+        plan = replay.prepare(repo, remote, branch, tip)
+        _fetch(repo, remote, "refs/tags/*:refs/tags/*")
+        return plan
+    if pending:
+        plan = replay.prepare(repo, remote, branch, tip)
+        _fetch(repo, remote, "refs/tags/*:refs/tags/*")
+        return plan
+    _fetch(repo, remote, "refs/tags/*:refs/tags/*")
+    proc = repo.run("merge", "--ff-only", "--quiet", tracking, check=False)
     if proc.returncode != 0:
         raise GitError(
-            f"the local branch {branch!r} has diverged from {remote}/{branch}: "
-            f"integrate it first (`git pull --rebase {remote} {branch}`), then run again"
+            f"cannot fast-forward {branch!r} to {remote}/{branch}: {_last_line(proc.stderr)} "
+            "(commit or stash your changes, then run again)"
         )
+    return None
+
+
+def _is_ancestor(repo: GitRepo, a: str, b: str) -> bool:
+    return repo.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
 
 
 def unpublished_tags(repo: GitRepo, remote: str) -> list[str]:

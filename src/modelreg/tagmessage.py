@@ -10,6 +10,8 @@ from __future__ import annotations
 from modelreg.records import ArtifactRecord
 
 RECORD_PREFIX = "modelreg-record: "
+OP_TRAILER = "Modelreg-Write: "
+"""Last line of every commit a modelreg write makes: what the write did, as JSON."""
 
 
 def compose(headline: str, note: str | None = None, record: ArtifactRecord | None = None) -> str:

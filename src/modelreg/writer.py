@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from modelreg import dvcio, sync
 from modelreg.errors import ConflictError, NotARegistryError, PublishError, RegistryError
@@ -28,6 +29,7 @@ from modelreg.grammar import TagName, check_tag, format_tag
 from modelreg.index import INDEX_FILE, IndexEditor, parse_index, read_index_text, write_atomic
 from modelreg.locking import write_lock
 from modelreg.state import ModelState
+from modelreg.tagmessage import OP_TRAILER
 from modelreg.transaction import Transaction, recover
 from modelreg.untrusted import check_no_links
 
@@ -50,9 +52,16 @@ class Write:
 
         self.tx.snapshot(*(Path(p) for p in paths))
 
-    def commit(self, paths: list[str], message: str) -> str:
+    def commit(self, paths: list[str], message: str, op: dict[str, Any] | None = None) -> str:
         """Commit ``paths`` (as an object, on top of this write's previous commit) and
-        return the commit that holds them."""
+        return the commit that holds them.
+
+        ``op`` describes the write in a ``Modelreg-Write:`` trailer, so that a clone whose
+        unpublished writes were overtaken by the remote can redo them on its new tip.
+        """
+        if op is not None:
+            message = message.rstrip("\n") + "\n\n" + OP_TRAILER + json.dumps(op, sort_keys=True)
+            message += "\n"
         parent = self.tx.new_head or self.tx.head
         commit = self.repo.make_commit(paths, message, parent, self.tx.tmp_dir)
         fault_point("after-commit-object")
@@ -195,9 +204,7 @@ def run_write(
             w.finish()
             return result
     branch = sync.current_branch(repo)
-    with write_lock(repo.git_dir):
-        _repair(repo)
-        sync.catch_up(repo, push, branch)
+    _catch_up(repo, push, branch)
     deadline = time.monotonic() + _budget()
     attempt = 0
     while True:
@@ -216,8 +223,19 @@ def run_write(
                     "again (MODELREG_PUSH_TIMEOUT sets the budget)"
                 ) from race
             time.sleep(random.uniform(0.05, min(2.0, 0.1 * 2 ** min(attempt, 5))))
-            with write_lock(repo.git_dir):
-                sync.catch_up(repo, push, branch)
+            _catch_up(repo, push, branch)
+
+
+def _catch_up(repo: GitRepo, remote: str, branch: str) -> None:
+    """Fetch and fast-forward; when this clone's own unpublished writes were overtaken,
+    redo them on the remote tip (each as a write of its own, so outside this lock)."""
+    with write_lock(repo.git_dir):
+        _repair(repo)
+        plan = sync.catch_up(repo, remote, branch)
+    if plan is not None:
+        from modelreg import replay
+
+        replay.run(repo, plan)
 
 
 def _publish_write(w: Write, remote: str, branch: str) -> None:
@@ -265,11 +283,12 @@ def _registrations(w: Write) -> list[tuple[str, str]]:
 def push(repo: GitRepo, remote: str = "origin") -> list[str]:
     """Publish every registry tag the remote lacks (bytes first); returns the tags pushed.
 
-    A clone that is merely behind fetches and fast-forwards first."""
+    A clone that is merely behind fetches and fast-forwards first; one whose own
+    unpublished writes were overtaken redoes them on the remote tip first."""
+    branch = sync.current_branch(repo)
+    _catch_up(repo, remote, branch)
     with write_lock(repo.git_dir):
         _repair(repo)
-        branch = sync.current_branch(repo)
-        sync.catch_up(repo, remote, branch)
         tags = sync.unpublished_tags(repo, remote)
         commits = sync.registration_commits(repo, tags)
         if commits:
