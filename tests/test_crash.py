@@ -291,8 +291,12 @@ def test_sigkill_anywhere_leaves_before_or_after(tmp_path: Path, command: str) -
     assert kills >= 8 and consistent == kills
 
 
+# Every --push form under `make test-all`; `make test` keeps two, for time.
+PUSH_COMMANDS = list(COMMANDS) if ALL else ["register", "promote"]
+
+
 @pytest.mark.crash
-@pytest.mark.parametrize("command", ["register", "promote"])
+@pytest.mark.parametrize("command", PUSH_COMMANDS)
 def test_sigkill_anywhere_in_a_push_write(tmp_path: Path, command: str) -> None:
     kills, consistent = _crash_all_points(tmp_path, command, push=True)
     print(f"{command} --push: {kills} kills, {consistent} consistent")

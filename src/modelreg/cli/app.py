@@ -401,10 +401,15 @@ def apply(
     message: MessageOpt = None,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
+    json: JsonOpt = False,
     repo: RepoOpt = ".",
 ) -> None:
     """Create the tags that make every stage match registry.yaml (idempotent)."""
     changes = _registry(repo).apply(dry_run=dry_run, message=message, push=remote if push else None)
+    if json:
+        # What CI hands to its deploy job: the (model, stage) pairs this run changed.
+        typer.echo(render.to_json(changes))
+        return
     verb = "would create" if dry_run else "created"
     for c in changes:
         typer.echo(f"{verb} {c.tag}: {c.action.value} {c.name} {c.version} ({c.stage})")
