@@ -189,7 +189,7 @@ def test_error_messages_are_escaped_and_one_line(tmp_path: Path) -> None:
     git(root, "init", "-q", "-b", "main")
     git(root, "commit", "-q", "--allow-empty", "-m", "Start")
     proc = modelreg(root, "apply", "--dry-run")
-    one_line_error(proc, "no registry.yaml in", "r\\x1b]0;pwned\\x07\\u202e\\x0ax")
+    one_line_error(proc, "registry.yaml in", "r\\x1b]0;pwned\\x07\\u202e\\x0ax")
     for char in ("\x1b", "\x07", "\u202e"):
         assert char not in proc.stderr
 

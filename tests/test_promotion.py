@@ -123,7 +123,7 @@ def test_check_passes_on_a_sound_registry(governed: Registry, repo: Path) -> Non
         "registry.yaml is consistent: 1 models, 2 versions\n",
     )
     data = __import__("json").loads(modelreg(repo, "check", "--json").stdout)
-    assert data == {"ok": True, "problems": []}
+    assert data == {"ok": True, "problems": [], "drift": []}
 
 
 def edit(repo: Path, old: str, new: str) -> None:
@@ -236,6 +236,10 @@ def test_apply_is_idempotent_and_lists_what_it_does(governed: Registry, repo: Pa
         "stages: {dev: v1.1.0, staging: v1.0.0}",
         "stages: {staging: v1.0.0, production: v1.0.0}",
     )
+    # Uncommitted edits are not desired state: apply refuses until they are committed.
+    refused = modelreg(repo, "apply")
+    assert refused.returncode == 1 and "uncommitted changes" in refused.stderr
+    git(repo, "commit", "-qm", "Proposal", "--", "registry.yaml")
     dry = modelreg(repo, "apply", "--dry-run")
     assert dry.stdout.splitlines() == [
         "would create churn#dev!#3: unassign churn v1.1.0 (dev)",
@@ -318,19 +322,23 @@ def test_the_ci_templates_flow_end_to_end(tmp_path: Path) -> None:
     git(ds, "push", "-q", "origin", "main")
     main_ci = tmp_path / "ci-main"
     git(tmp_path, "clone", "-q", url, str(main_ci))
-    applied = run_job("apply", main_ci)
+    output = tmp_path / "github-output"
+    applied = run_job("apply", main_ci, {"GITHUB_OUTPUT": str(output)})
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert "created churn#production#2: assign churn v1.0.0 (production)" in applied.stdout
+    assert '"tag": "churn#production#2"' in applied.stdout
     assert modelreg(tmp_path, "which", "churn", "production", "--repo", url).stdout == "v1.0.0\n"
-    assert run_job("apply", main_ci).stdout.endswith(
-        "Nothing to apply: the tags match registry.yaml\n"
-    )
+    # The job output the deploy job's matrix is built from: the pairs apply changed.
+    assert output.read_text() == 'pairs=[{"model":"churn","stage":"production"}]\n'
+    output.unlink()
+    again = run_job("apply", main_ci, {"GITHUB_OUTPUT": str(output)})
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert output.read_text() == "pairs=[]\n"
 
-    # The stage tag triggers the deploy job, which resolves and fetches the version.
+    # The deploy job runs for that pair: it resolves and fetches the version.
     deploy_dir = tmp_path / "deploy"
     deploy_dir.mkdir()
     deployed = run_job(
-        "deploy", deploy_dir, {"GITHUB_REF_NAME": "churn#production#2", "REGISTRY_URL": url}
+        "deploy", deploy_dir, {"MODEL": "churn", "STAGE": "production", "REGISTRY_URL": url}
     )
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert "deploying churn v1.0.0 to production" in deployed.stdout

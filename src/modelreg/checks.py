@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelreg import policy
+from modelreg import drift, policy
+from modelreg.drift import PairState
 from modelreg.errors import IndexError_, InvalidInputError
 from modelreg.gitrepo import GitRepo
 from modelreg.grammar import is_name
@@ -43,15 +44,24 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     models: int = 0
     versions: int = 0
+    # (model, stage) pairs whose tags moved after the file last set them: a warning, so one
+    # person's `gto assign` does not turn every pull request red; an error under --strict.
+    drift: list[PairState] = field(default_factory=list)
+    strict: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not (self.strict and self.drift)
 
 
-def check(repo: GitRepo, *, remote: bool = False, verify: bool = False) -> Report:
-    """Run every rule against ``repo``'s working-tree ``registry.yaml`` and its tags."""
-    report = Report()
+def check(
+    repo: GitRepo, *, remote: bool = False, verify: bool = False, strict: bool = False
+) -> Report:
+    """Run every rule against ``repo``'s working-tree ``registry.yaml`` and its tags.
+
+    Drifted (model, stage) pairs are listed in ``Report.drift``; they fail the check only
+    when ``strict``."""
+    report = Report(strict=strict)
     try:
         text = read_index_text(repo.root)
     except IndexError_ as e:
@@ -73,7 +83,9 @@ def check(repo: GitRepo, *, remote: bool = False, verify: bool = False) -> Repor
     report.problems += _names(index, at)
     states = all_states(repo)
     report.problems += _tags(index, states, at)
-    report.problems += _stages(index, states, at)
+    report.drift = [p for p in drift.differences(repo, index, states) if p.drifted]
+    drifted = {(p.model, p.stage) for p in report.drift}
+    report.problems += _stages(index, states, at, drifted)
     if remote:
         report.problems += _remote_objects(repo.root, index, at, verify)
     return report
@@ -114,14 +126,15 @@ def _names(index: Index, at: _Locator) -> list[Problem]:
             problems.append(
                 Problem("policy", f"policy for unknown stage {stage!r}", at("policy", stage))
             )
-        if rule.requires is not None and rule.requires not in index.stages:
-            problems.append(
-                Problem(
-                    "policy",
-                    f"{stage!r} requires unknown stage {rule.requires!r}",
-                    at("policy", stage, "requires"),
+        for needed in rule.required_stages:
+            if needed not in index.stages:
+                problems.append(
+                    Problem(
+                        "policy",
+                        f"{stage!r} requires unknown stage {needed!r}",
+                        at("policy", stage, "requires"),
+                    )
                 )
-            )
         for metric, text in rule.metrics.items():
             try:
                 policy.parse_threshold(metric, text)
@@ -181,7 +194,12 @@ def _tags(index: Index, states: dict[str, ModelState], at: _Locator) -> list[Pro
     return problems
 
 
-def _stages(index: Index, states: dict[str, ModelState], at: _Locator) -> list[Problem]:
+def _stages(
+    index: Index,
+    states: dict[str, ModelState],
+    at: _Locator,
+    drifted: set[tuple[str, str]],
+) -> list[Problem]:
     problems = []
     for name, entry in index.models.items():
         state = states.get(name)
@@ -223,7 +241,7 @@ def _stages(index: Index, states: dict[str, ModelState], at: _Locator) -> list[P
                     )
                 )
                 continue
-            if realized.get(stage) == version or state is None:
+            if realized.get(stage) == version or state is None or (name, stage) in drifted:
                 continue
             rule = index.policy.get(stage)
             if rule is None:
@@ -232,7 +250,7 @@ def _stages(index: Index, states: dict[str, ModelState], at: _Locator) -> list[P
             for violation in policy.evaluate(
                 stage,
                 version,
-                requires=rule.requires,
+                requires=rule.required_stages,
                 thresholds=_valid(rule.metrics),
                 metrics=item.metrics,
                 held_stages=held,
@@ -241,11 +259,15 @@ def _stages(index: Index, states: dict[str, ModelState], at: _Locator) -> list[P
                     Problem(f"policy.{violation.rule}", violation.message, line, name, version)
                 )
         for stage, rule in index.policy.items():
-            if not rule.allow_empty and stage not in entry.stages and entry.versions:
+            # allow_empty forbids *emptying* a stage (the file drops a holder the tags have);
+            # a stage never held, or a deprecated model, is not a violation.
+            emptied = stage not in entry.stages and realized.get(stage) is not None
+            deprecated = entry.deprecated or (state is not None and state.deprecated)
+            if not rule.allow_empty and emptied and not deprecated and (name, stage) not in drifted:
                 problems.append(
                     Problem(
                         "policy.allow_empty",
-                        f"stage {stage!r} may not be empty",
+                        f"stage {stage!r} may not be left empty: it holds {realized[stage]}",
                         at("models", name, "stages"),
                         name,
                     )

@@ -243,7 +243,8 @@ def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
         if not repo.config.get("core", {}).get("remote") and remote is None:
             raise DvcError(
                 "no default DVC remote is configured, so the artifact bytes cannot be shared: "
-                "run `dvc remote add -d NAME URL` (or `modelreg init --remote URL`) first"
+                "run `dvc remote add -d storage URL` first (credentials: `dvc remote modify "
+                "--local storage …`)"
             )
         repo.push(revs=revs, workspace=False, remote=remote)
 

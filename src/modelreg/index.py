@@ -69,9 +69,16 @@ class ModelEntry:
 class StagePolicy:
     """Rules a version must meet to enter a stage."""
 
-    requires: str | None = None
+    requires: str | list[str] | None = None  # one stage, or a list meaning all of them
     metrics: dict[str, str] = field(default_factory=dict)
     allow_empty: bool = True
+
+    @property
+    def required_stages(self) -> list[str]:
+        """``requires`` as a list (empty when there is none)."""
+        if self.requires is None:
+            return []
+        return [self.requires] if isinstance(self.requires, str) else list(self.requires)
 
 
 @dataclass
@@ -112,7 +119,13 @@ def _convert(value: Any, hint: Any, loc: tuple[str, ...]) -> Any:
             if isinstance(value, str | int | float | bool):
                 return value
             raise _Invalid(loc, f"expected a number, string or boolean, got {value!r}")
-        return _convert(value, options[0], loc)
+        # The first option the value fits (``str | list[str]``: a stage or a list of them).
+        for option in options[:-1]:
+            try:
+                return _convert(value, option, loc)
+            except _Invalid:
+                continue
+        return _convert(value, options[-1], loc)
     if origin is list:
         if not isinstance(value, list):
             raise _Invalid(loc, f"expected a list, got {value!r}")
@@ -269,6 +282,20 @@ def read_index_text(root: Path) -> str | None:
             f"{INDEX_FILE}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x}): "
             "fix the file or restore it from Git"
         ) from None
+
+
+def parse_header(text: str) -> Index | None:
+    """The ``stages:`` and ``policy:`` of index text whose model blocks may be broken (no
+    models), or ``None`` when the header itself does not parse."""
+    layout = _split_models(text)
+    if layout is None:
+        return None
+    head, _, tail = layout
+    try:
+        header = parse_index(head + tail)
+    except IndexError_:
+        return None
+    return Index(stages=header.stages, policy=header.policy)
 
 
 def load_index(root: Path) -> Index | None:

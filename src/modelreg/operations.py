@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import posixpath
 from datetime import datetime, timezone
@@ -23,6 +24,7 @@ from modelreg.grammar import (
     check_tag,
     check_version,
     format_tag,
+    is_name,
 )
 from modelreg.index import (
     DEFAULT_STAGES,
@@ -45,6 +47,8 @@ from modelreg.state import ModelState
 from modelreg.tagmessage import compose, parse_record
 from modelreg.untrusted import check_no_links
 from modelreg.writer import Write, run_write, writing
+
+log = logging.getLogger("modelreg")
 
 # -- init --------------------------------------------------------------------------------
 
@@ -72,7 +76,19 @@ def init(
     root = repo.root
     created_dvc = not dvcio.is_initialized(root)
     with writing(repo, need_index=False) as w:
-        w.index = IndexEditor(dump_index(Index(stages=stages or list(DEFAULT_STAGES))))
+        # A GTO registry already has tags: index them, with the stages they use, so the
+        # new index passes its own check.
+        states = all_states(repo)
+        chosen, added = discover_stages(repo, states, stages)
+        if any(e.parsed.stage for state in states.values() for e in state.events):
+            log.warning(
+                f"indexed the existing tags of {len(states)} model(s); promotion order: "
+                f"{', '.join(chosen)} (edit `stages:` in {INDEX_FILE} to change it)"
+            )
+        fresh = Index(stages=chosen)
+        for name, state in states.items():
+            fresh.models[name] = entry_from_state(state, None)
+        w.index = IndexEditor(dump_index(fresh))
         paths = [INDEX_FILE]
         w.snapshot(
             root / ".dvc/config",
@@ -355,9 +371,13 @@ def rebuild_index(
     """Rewrite ``registry.yaml`` from the tags alone (keeping stages and policies)."""
 
     def body(w: Write) -> Index:
-        old = load_index(repo.root) or Index()
-        fresh = Index(stages=old.stages, policy=old.policy)
-        for name, state in all_states(repo).items():
+        old = _salvage(repo.root)
+        states = all_states(repo)
+        chosen, added = discover_stages(repo, states, old.stages)
+        if added:
+            log.warning(f"added stages used by tags: {', '.join(added)}")
+        fresh = Index(stages=chosen, policy=old.policy)
+        for name, state in states.items():
             fresh.models[name] = entry_from_state(state, old.models.get(name))
         w.snapshot(repo.root / INDEX_FILE)
         write_index(repo.root, fresh)
@@ -369,6 +389,68 @@ def rebuild_index(
         return fresh
 
     return run_write(repo, body, push=push, need_index=False)
+
+
+def _salvage(root: Path) -> Index:
+    """What ``index rebuild`` keeps of the current ``registry.yaml``: all of it when it
+    parses; otherwise the ``stages:`` and ``policy:`` it can still read (the models are
+    rebuilt from the tags anyway), saying what was dropped.  The recovery tool must work on
+    exactly the file every other command refuses."""
+    from modelreg.errors import IndexError_
+    from modelreg.index import parse_header
+
+    try:
+        return load_index(root) or Index()
+    except IndexError_ as e:
+        reason = str(e)
+    raw = (root / INDEX_FILE).read_bytes().decode("utf-8", "replace")
+    header = parse_header(raw)
+    kept = "stages and policy" if header is not None else "nothing"
+    log.warning(
+        f"{reason.split(': fix')[0]}; rebuilt the models from the tags and kept {kept} "
+        "of the old file"
+    )
+    return header or Index()
+
+
+def discover_stages(
+    repo: GitRepo, states: dict[str, ModelState], wanted: list[str] | None
+) -> tuple[list[str], list[str]]:
+    """The stage list for an index of these tags: ``wanted`` (or ``.gto``'s ``stages:``, or
+    the defaults when no tag uses a stage) plus every stage the tags use that it lacks, in
+    ``.gto``'s order when it lists them, else by first use.  Returns it and what was added."""
+    events = sorted(
+        (e for state in states.values() for e in state.events if e.parsed.stage),
+        key=lambda e: (e.raw.timestamp, e.parsed.counter or 0),
+    )
+    used: list[str] = []
+    for event in events:
+        assert event.parsed.stage is not None
+        if event.parsed.stage not in used:
+            used.append(event.parsed.stage)
+    gto_order = _gto_stages(repo.root)
+    base = list(wanted) if wanted is not None else (gto_order or ([] if used else None))
+    if base is None:
+        return list(DEFAULT_STAGES), []
+    order = {s: i for i, s in enumerate(gto_order or [])}
+    missing = sorted(
+        (s for s in used if s not in base), key=lambda s: (order.get(s, len(order)), used.index(s))
+    )
+    return base + missing, missing
+
+
+def _gto_stages(root: Path) -> list[str] | None:
+    """The ``stages:`` of GTO's ``.gto`` config, when it has valid ones."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((root / ".gto").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    stages = data.get("stages") if isinstance(data, dict) else None
+    if isinstance(stages, list) and all(isinstance(s, str) and is_name(s) for s in stages):
+        return list(dict.fromkeys(stages))
+    return None
 
 
 def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:

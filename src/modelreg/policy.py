@@ -4,7 +4,7 @@
 
     policy:
       production:
-        requires: staging                  # must have held staging before
+        requires: staging                  # must have held staging before (or a list: all)
         metrics: {accuracy: ">=0.9", latency_ms: "<50"}
         allow_empty: false                 # the stage may not be left without a version
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from modelreg.errors import InvalidInputError
@@ -67,15 +67,19 @@ def evaluate(
     stage: str,
     version: str,
     *,
-    requires: str | None,
+    requires: Sequence[str],
     thresholds: Mapping[str, str],
     metrics: Mapping[str, float],
     held_stages: set[str],
 ) -> list[Violation]:
-    """Every rule ``version`` breaks to enter ``stage`` (empty when it may)."""
+    """Every rule ``version`` breaks to enter ``stage`` (empty when it may); ``requires``
+    lists the stages it must all have held."""
     problems = []
-    if requires and requires not in held_stages:
-        problems.append(Violation("requires", f"{version} must hold {requires!r} before {stage!r}"))
+    for needed in requires:
+        if needed not in held_stages:
+            problems.append(
+                Violation("requires", f"{version} must hold {needed!r} before {stage!r}")
+            )
     for metric, text in sorted(thresholds.items()):
         rule = parse_threshold(metric, text)
         actual = metrics.get(metric)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from modelreg.dvcfiles import DVC_YAML, artifact_path_at, parse_pointer, pointer_file
@@ -66,14 +67,27 @@ def version_record(state: ModelState, version: str) -> ModelVersion:
     )
 
 
-def which(repo: TagReader, name: str, stage: str) -> ModelVersion:
-    """The version that holds ``stage`` now."""
+def which(
+    repo: TagReader,
+    name: str,
+    stage: str,
+    stages: Callable[[], list[str] | None] | None = None,
+) -> ModelVersion:
+    """The version that holds ``stage`` now.  ``stages`` gives the registry's stages when
+    known; asked only on the error path (it reads registry.yaml), it makes the error for a
+    stage that is not one say so instead of suggesting a promotion to it."""
     check_stage(stage)
     state = existing_state(repo, name)
     if state.deprecated:
         raise NotFoundError(f"model {name!r} is deprecated: no version holds {stage!r}")
     holder = state.holder(stage)
     if holder is None:
+        allowed = stages() if stages is not None else None
+        if allowed is not None and stage not in allowed and stage not in state.holders():
+            raise NotFoundError(
+                f"{stage!r} is not a stage of this registry: the stages are "
+                f"{', '.join(allowed)}"
+            )
         raise NotFoundError(
             f"no version of {name!r} holds stage {stage!r}: "
             f"promote one with `modelreg promote {name} VERSION {stage}`"

@@ -30,6 +30,17 @@ if TYPE_CHECKING:
     from modelreg.index import Index
 
 
+def _is_bare(path: str) -> bool:
+    """Whether ``path`` is a bare Git repository (cheap: its layout, no git call)."""
+    folder = Path(path)
+    return (
+        (folder / "HEAD").is_file()
+        and (folder / "objects").is_dir()
+        and (folder / "refs").is_dir()
+        and not (folder / ".git").exists()
+    )
+
+
 class Registry:
     """A model registry in a Git repository.
 
@@ -42,6 +53,9 @@ class Registry:
 
         text = os.fspath(repo)
         check_location(text)  # before git ever sees it: '--upload-pack=…' is not a URL
+        if not is_url(text) and _is_bare(text):
+            # A bare repository (a remote's folder) has no working tree: read it as a URL.
+            text = Path(text).resolve().as_uri()
         self._url = text if is_url(text) else None
         self._local = None if self._url else GitRepo.discover(repo)
 
@@ -91,13 +105,22 @@ class Registry:
 
     # -- reads -----------------------------------------------------------------------------
 
+    def _stages(self) -> list[str] | None:
+        """The registry's stages when a local ``registry.yaml`` names them (header only)."""
+        if self._local is None or not (self._local.root / "registry.yaml").is_file():
+            return None
+        from modelreg.index_header import read_stage_order
+
+        return list(read_stage_order(self._local.root))
+
     def which(self, name: str, stage: str) -> ModelVersion:
         """The version that holds ``stage``; :class:`NotFoundError` when none does."""
-        return queries.which(self._reader(name), name, stage)
+        return queries.which(self._reader(name), name, stage, self._stages)
 
     def which_version(self, name: str, stage: str) -> str:
         """Just the version string of :meth:`which`; by URL this needs only ``ls-remote``."""
-        return queries.which(self._reader(name, names_only=True), name, stage).version
+        reader = self._reader(name, names_only=True)
+        return queries.which(reader, name, stage, self._stages).version
 
     def latest(self, name: str) -> ModelVersion:
         """The greatest active version of ``name``."""
@@ -268,22 +291,34 @@ class Registry:
             self._git, name, version, stage, branch=branch, message=message, force=force
         )
 
-    def check(self, *, remote: bool = False, verify: bool = False) -> Report:
+    def check(self, *, remote: bool = False, verify: bool = False, strict: bool = False) -> Report:
         """Validate ``registry.yaml`` against the schema, the tags and the policies.
 
         ``remote`` also checks that every indexed artifact is in the DVC remote; with
-        ``verify`` its bytes are downloaded and re-hashed too."""
+        ``verify`` its bytes are downloaded and re-hashed too.  Drifted stages are listed in
+        the report; ``strict`` makes them fail it."""
         from modelreg import checks
 
-        return checks.check(self._git, remote=remote or verify, verify=verify)
+        return checks.check(self._git, remote=remote or verify, verify=verify, strict=strict)
 
     def apply(
-        self, *, dry_run: bool = False, message: str | None = None, push: str | None = None
+        self,
+        *,
+        dry_run: bool = False,
+        message: str | None = None,
+        push: str | None = None,
+        adopt: bool = False,
+        revert: bool = False,
     ) -> list[AppliedChange]:
-        """Create the tags that make the stages match ``registry.yaml``'s desired stages."""
+        """Create the tags that make the stages match the committed ``registry.yaml``.
+
+        Drifted stages (tags moved after the file last set them) are refused unless
+        ``adopt`` (record the tags' state in the file) or ``revert`` (tags follow the file)."""
         from modelreg import stages
 
-        return stages.apply(self._git, dry_run=dry_run, message=message, push=push)
+        return stages.apply(
+            self._git, dry_run=dry_run, message=message, push=push, adopt=adopt, revert=revert
+        )
 
     def rollback(
         self,
@@ -293,11 +328,15 @@ class Registry:
         to: str | None = None,
         message: str | None = None,
         push: str | None = None,
+        force: bool = False,
     ) -> StageChange:
-        """Give ``stage`` back to its previous holder (or to ``to``)."""
+        """Give ``stage`` back to its previous holder (or to ``to``); the stage's policy
+        applies (``force`` overrides it, recorded in the tag)."""
         from modelreg import stages
 
-        return stages.rollback(self._git, name, stage, to=to, message=message, push=push)
+        return stages.rollback(
+            self._git, name, stage, to=to, message=message, push=push, force=force
+        )
 
     def deprecate(
         self,

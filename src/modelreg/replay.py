@@ -197,6 +197,7 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                     str(op["stage"]),
                     to=version(name, op.get("to")),
                     message=step.note,
+                    force=bool(op.get("force")),
                     extra_op=redo,
                 )
             elif op["op"] == "demote":

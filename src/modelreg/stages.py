@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from modelreg import policy
+from modelreg import drift, policy
 from modelreg.errors import (
     ConflictError,
     InvalidInputError,
@@ -19,11 +19,11 @@ from modelreg.index import (
     INDEX_FILE,
     Index,
     IndexEditor,
-    load_index,
+    parse_index,
     write_atomic,
 )
 from modelreg.locking import write_lock
-from modelreg.queries import model_state
+from modelreg.queries import all_states, model_state
 from modelreg.records import AppliedChange, StageChange
 from modelreg.state import ModelState, holder_sequence
 from modelreg.tagmessage import compose, parse_record
@@ -177,7 +177,7 @@ def policy_problems(
     return policy.evaluate(
         stage,
         version,
-        requires=rule.requires,
+        requires=rule.required_stages,
         thresholds=rule.metrics,
         metrics=version_metrics(state, version),
         held_stages=state.held_stages(version),
@@ -256,9 +256,12 @@ def rollback(
     to: str | None = None,
     message: str | None = None,
     push: str | None = None,
+    force: bool = False,
     extra_op: dict[str, Any] | None = None,
 ) -> StageChange:
-    """Give ``stage`` back to the version that held it before the current holder."""
+    """Give ``stage`` back to the version that held it before the current holder (or to
+    ``to``).  The stage's policy applies as for a promotion; ``force`` overrides it, and the
+    tag says so."""
     check_name(name)
     check_stage(stage)
     if to is not None:
@@ -276,9 +279,11 @@ def rollback(
         _require_active(state, target)
         if target == current:
             raise ConflictError(f"{name} {target} already holds {stage!r}: nothing to do")
+        overridden = _enforce_policy(w.index, state, target, stage, force)
         headline = f"Roll back {name} {stage} from {current} to {target}"
-        op = {"op": "rollback", "name": name, "stage": stage, "to": target, **(extra_op or {})}
-        return _assign(w, state, target, stage, headline, message, False, op)
+        op = {"op": "rollback", "name": name, "stage": stage, "to": target, "force": force}
+        op.update(extra_op or {})
+        return _assign(w, state, target, stage, headline, message, overridden, op)
 
     return run_write(repo, body, push=push)
 
@@ -364,34 +369,110 @@ def apply(
     dry_run: bool = False,
     message: str | None = None,
     push: str | None = None,
+    adopt: bool = False,
+    revert: bool = False,
 ) -> list[AppliedChange]:
     """Create the assignment and unassignment tags that make the tags' stage holders equal
-    the desired ``stages:`` of every model in ``registry.yaml``.  Idempotent."""
+    the desired ``stages:`` of every model in the *committed* ``registry.yaml``.  Idempotent.
+
+    Pairs that drifted (a stage tag made after the file last set the pair, see
+    :mod:`modelreg.drift`) are refused, naming them, unless ``adopt`` (the file records the
+    tags' state, in one commit that also indexes registration tags the file lacks) or
+    ``revert`` (the tags follow the file).  Uncommitted edits of ``registry.yaml`` are not
+    desired state: apply refuses while they exist.
+    """
+    if adopt and revert:
+        raise InvalidInputError("--adopt and --revert contradict each other: pick one")
+    _refuse_uncommitted(repo)
+
+    def plan() -> tuple[Index, set[tuple[str, str]]]:
+        text = repo.show_file("HEAD", INDEX_FILE)
+        if text is None:
+            raise NotARegistryError(
+                f"no committed {INDEX_FILE} in {repo.root}: run `modelreg init`"
+            )
+        index = parse_index(text.decode("utf-8", "replace"))
+        drifted = [p for p in drift.differences(repo, index, all_states(repo)) if p.drifted]
+        if drifted and not (adopt or revert):
+            more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
+            raise ConflictError(
+                f"{drifted[0].describe()}{more}: applying would undo it; run `modelreg apply "
+                "--adopt` to record the tags' state in the file, or `modelreg apply --revert` "
+                "to make the tags follow the file"
+            )
+        return index, {(p.model, p.stage) for p in drifted} if adopt else set()
+
     if dry_run:
-        index = load_index(repo.root)
-        if index is None:
-            raise NotARegistryError(f"no {INDEX_FILE} in {repo.root}: run `modelreg init`")
+        index, skip = plan()
 
         def pretend(tag: TagName, target: str, msg: str, state: ModelState) -> RawTag:
             return RawTag(format_tag(tag), target, state.last_timestamp + 1, "", "", msg)
 
-        return _reconcile(repo, index, pretend, message)
+        return _reconcile(repo, index, pretend, message, skip)
 
     def body(w: Write) -> list[AppliedChange]:
-        index = load_index(repo.root)
-        assert index is not None  # writing() has checked it exists
-        return _reconcile(repo, index, w.tag, message)
+        index, adopted = plan()
+        if adopt:
+            _adopt(w, adopted, message)
+        return _reconcile(repo, index, w.tag, message, adopted)
 
     return run_write(repo, body, push=push)
 
 
+def _refuse_uncommitted(repo: GitRepo) -> None:
+    proc = repo.run("diff", "--quiet", "HEAD", "--", INDEX_FILE, check=False)
+    if proc.returncode != 0:
+        raise ConflictError(
+            f"{INDEX_FILE} has uncommitted changes, and apply follows the committed file: "
+            f"commit them (`git commit {INDEX_FILE}`) or drop them (`git restore --staged "
+            f"--worktree {INDEX_FILE}`), then run again"
+        )
+
+
+def _adopt(w: Write, pairs: set[tuple[str, str]], message: str | None) -> None:
+    """Record the tags' holders of ``pairs`` in the index, and index every registration
+    tag the file lacks, in one commit."""
+    from modelreg.operations import entry_from_state
+
+    states = all_states(w.repo)
+    changed = False
+    for name, stage in sorted(pairs):
+        entry = w.index.entry(name)
+        holder = states[name].holder(stage) if name in states else None
+        if holder is None:
+            entry.stages.pop(stage, None)
+        else:
+            entry.stages[stage] = holder
+        changed = True
+    for name, state in states.items():
+        entry = w.index.entry(name)
+        fresh = entry_from_state(state, None)
+        for version, item in fresh.versions.items():
+            if version not in entry.versions:
+                entry.versions[version] = item
+                changed = True
+        if not entry.path and fresh.path:
+            entry.path = fresh.path
+    if not changed:
+        return
+    w.save_index()
+    headline = f"Adopt stage changes made outside {INDEX_FILE}"
+    w.commit([INDEX_FILE], compose(headline, message), {"op": "adopt"})
+
+
 def _reconcile(
-    repo: GitRepo, index: Index, create: CreateTag, message: str | None
+    repo: GitRepo,
+    index: Index,
+    create: CreateTag,
+    message: str | None,
+    skip: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
 ) -> list[AppliedChange]:
     changes = []
     for name, entry in sorted(index.models.items()):
         state = model_state(repo, name)
         for stage in sorted(set(entry.stages) | set(state.holders())):
+            if (name, stage) in skip:
+                continue  # adopted: the file now follows the tags
             want = entry.stages.get(stage)
             # An unassignment can uncover an older active holder (GTO's rule), so repeat;
             # each round removes one active pair, so the loop ends.

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from modelreg import dvcio, sync
-from modelreg.errors import ConflictError, NotARegistryError, PublishError, RegistryError
+from modelreg.errors import (
+    ConflictError,
+    IndexError_,
+    NotARegistryError,
+    PublishError,
+    RegistryError,
+)
 from modelreg.faults import fault_point
 from modelreg.gitrepo import GitRepo, Identity, RawTag
 from modelreg.grammar import TagName, check_tag, format_tag
@@ -147,7 +153,12 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
     identity = repo.identity()
     with write_lock(repo.git_dir):
         _repair(repo)
-        text = read_index_text(repo.root)
+        try:
+            text = read_index_text(repo.root)
+        except IndexError_:
+            if need_index:
+                raise
+            text = None  # init and index rebuild replace a file that is not even text
         if text is None:
             if need_index:
                 raise NotARegistryError(
@@ -155,10 +166,15 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
                     "run `modelreg init` first"
                 )
             index = IndexEditor("")
-        else:
-            if need_index:
-                _validate_whole(repo, text)
+        elif need_index:
+            _validate_whole(repo, text)
             index = IndexEditor(text)
+        else:
+            # init and index rebuild replace the file: a broken one must not stop them.
+            try:
+                index = IndexEditor(text)
+            except IndexError_:
+                index = IndexEditor("")
         tx = Transaction.begin(repo)
         w = Write(repo, index, identity, tx)
         try:

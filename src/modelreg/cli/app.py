@@ -374,19 +374,31 @@ def check(
             "--verify", help="With --remote: download and re-hash every indexed artifact."
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Fail on drift too (stage tags moved outside the file)."),
+    ] = False,
     json: JsonOpt = False,
     repo: RepoOpt = ".",
 ) -> None:
-    """Validate registry.yaml: schema, names, tags vs index, desired stages, policies."""
-    report = _registry(repo).check(remote=dvc_remote, verify=verify)
+    """Validate registry.yaml: schema, names, tags vs index, desired stages, policies; list
+    drifted stages (a warning, an error with --strict)."""
+    report = _registry(repo).check(remote=dvc_remote, verify=verify, strict=strict)
     if json:
-        typer.echo(render.to_json({"ok": report.ok, "problems": report.problems}))
+        typer.echo(
+            render.to_json({"ok": report.ok, "problems": report.problems, "drift": report.drift})
+        )
     else:
         for problem in report.problems:
             typer.echo(render.safe(str(problem)))
+        for pair in report.drift:
+            label = "error" if strict else "warning"
+            hint = "run `modelreg apply --adopt` to record it, or `modelreg apply --revert`"
+            typer.echo(render.safe(f"{label}: {pair.describe()}: {hint}"))
         if report.ok:
             typer.echo(
                 f"registry.yaml is consistent: {report.models} models, {report.versions} versions"
+                + (f" ({len(report.drift)} drifted stage(s))" if report.drift else "")
             )
     if not report.ok:
         raise typer.Exit(1)
@@ -398,14 +410,28 @@ def apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the tags it would create; create none.")
     ] = False,
+    adopt: Annotated[
+        bool,
+        typer.Option("--adopt", help="Record drifted stages (and unindexed versions) in the file."),
+    ] = False,
+    revert: Annotated[
+        bool, typer.Option("--revert", help="Make drifted stages follow the file too.")
+    ] = False,
     message: MessageOpt = None,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     json: JsonOpt = False,
     repo: RepoOpt = ".",
 ) -> None:
-    """Create the tags that make every stage match registry.yaml (idempotent)."""
-    changes = _registry(repo).apply(dry_run=dry_run, message=message, push=remote if push else None)
+    """Create the tags that make every stage match the committed registry.yaml
+    (idempotent); refuses drifted stages unless told to --adopt or --revert them."""
+    changes = _registry(repo).apply(
+        dry_run=dry_run,
+        message=message,
+        push=remote if push else None,
+        adopt=adopt,
+        revert=revert,
+    )
     if json:
         # What CI hands to its deploy job: the (model, stage) pairs this run changed.
         typer.echo(render.to_json(changes))
@@ -423,6 +449,7 @@ def rollback(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to roll back.")],
     to: Annotated[str | None, typer.Option("--to", help="Version to roll back to.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
     message: MessageOpt = None,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
@@ -430,7 +457,7 @@ def rollback(
 ) -> None:
     """Give STAGE back to the version that held it before the current holder."""
     change = _registry(repo).rollback(
-        name, stage, to=to, message=message, push=remote if push else None
+        name, stage, to=to, message=message, push=remote if push else None, force=force
     )
     typer.echo(f"{change.name} {change.stage} -> {change.version} ({change.tag})")
 

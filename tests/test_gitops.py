@@ -1,0 +1,270 @@
+"""Promotion through pull requests as a team runs it: drift, policies, recovery, GTO.
+
+Drift is a state per (model, stage): tags that moved after the committed registry.yaml last
+set the pair.  It is reported (a warning, an error under --strict) and never silently
+reverted: `apply` refuses it until told to --adopt or --revert.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.conftest import VENV_BIN, git, modelreg, snapshot, write_model
+
+from modelreg import PolicyError, Registry
+
+pytestmark = pytest.mark.slow
+
+def _past(seconds: int) -> dict[str, str]:
+    import time
+
+    return {"GIT_COMMITTER_DATE": f"@{int(time.time()) - seconds} +0000"}
+
+
+def _gto(repo: Path, *args: str) -> None:
+    proc = subprocess.run([str(VENV_BIN / "gto"), *args], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture
+def synced(registry: Registry, repo: Path, monkeypatch: pytest.MonkeyPatch) -> Registry:
+    """churn v1.0.0 and v1.1.0, v1.0.0 in production; every commit dated ten minutes ago,
+    so a tag made now is unambiguously later than the file's last change."""
+    for content in ("one", "two"):
+        write_model(repo, content)
+        registry.register("churn", "models/churn.pkl")
+    registry.promote("churn", "v1.0.0", "production")
+    # Re-date the branch's commits into the past (the content and tags stay).
+    env = {**os.environ, **_past(600)}
+    subprocess.run(
+        ["git", "commit", "--amend", "-q", "--no-edit", "--allow-empty"],
+        cwd=repo,
+        env=env,
+        check=True,
+    )
+    return registry
+
+
+def test_a_gto_assign_is_drift_reported_not_reverted(synced: Registry, repo: Path) -> None:
+    _gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "production")
+    proc = modelreg(repo, "check")
+    assert proc.returncode == 0, proc.stdout
+    assert "warning: churn production: drifted, tags hold v1.1.0 since churn#production#" in (
+        proc.stdout
+    )
+    assert "modelreg apply --adopt" in proc.stdout
+    strict = modelreg(repo, "check", "--strict")
+    assert strict.returncode == 1 and "error: churn production: drifted" in strict.stdout
+    data = json.loads(modelreg(repo, "check", "--json").stdout)
+    assert data["ok"] is True and data["drift"][0]["realized"] == "v1.1.0"
+    tags = git(repo, "tag")
+    refused = modelreg(repo, "apply")
+    assert refused.returncode == 1 and "drifted" in refused.stderr
+    assert "apply --adopt" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    assert git(repo, "tag") == tags  # nothing was reverted
+    assert modelreg(repo, "which", "churn", "production").stdout == "v1.1.0\n"
+
+
+def test_apply_adopt_records_the_tags_in_the_file(synced: Registry, repo: Path) -> None:
+    _gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "production")
+    _gto(repo, "register", "churn", "HEAD", "--version", "v0.9.0")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    proc = modelreg(repo, "apply", "--adopt")
+    assert proc.returncode == 0, proc.stderr
+    assert git(repo, "rev-parse", "HEAD~1").strip() == head  # one commit
+    index = yaml.safe_load((repo / "registry.yaml").read_text())
+    assert index["models"]["churn"]["stages"] == {"production": "v1.1.0"}
+    assert "v0.9.0" in index["models"]["churn"]["versions"]  # indexed, as rebuild would
+    check = modelreg(repo, "check", "--strict")
+    assert check.returncode == 0 and "drifted" not in check.stdout, check.stdout
+    assert modelreg(repo, "apply").stdout == "Nothing to apply: the tags match registry.yaml\n"
+
+
+def test_apply_revert_makes_the_tags_follow_the_file(synced: Registry, repo: Path) -> None:
+    _gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "production")
+    proc = modelreg(repo, "apply", "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert "assign churn v1.0.0 (production)" in proc.stdout
+    assert modelreg(repo, "which", "churn", "production").stdout == "v1.0.0\n"
+    assert modelreg(repo, "check", "--strict").returncode == 0
+
+
+def test_a_merged_change_is_pending_and_applied(synced: Registry, repo: Path) -> None:
+    text = (repo / "registry.yaml").read_text()
+    (repo / "registry.yaml").write_text(text.replace("production: v1.0.0", "production: v1.1.0"))
+    git(repo, "commit", "-q", "-m", "PR: production v1.1.0", "--", "registry.yaml")
+    check = modelreg(repo, "check", "--strict")
+    assert check.returncode == 0 and "drifted" not in check.stdout, check.stdout
+    proc = modelreg(repo, "apply")
+    assert proc.returncode == 0 and "assign churn v1.1.0 (production)" in proc.stdout
+
+
+def test_apply_refuses_uncommitted_edits_and_changes_nothing(
+    synced: Registry, repo: Path
+) -> None:
+    text = (repo / "registry.yaml").read_text()
+    (repo / "registry.yaml").write_text(text.replace("production: v1.0.0", "production: v1.1.0"))
+    before = snapshot(repo)
+    proc = modelreg(repo, "apply")
+    assert proc.returncode == 1 and "uncommitted changes" in proc.stderr
+    assert snapshot(repo) == before
+    # The hint works: dropping the edit lets apply run.
+    git(repo, "restore", "--staged", "--worktree", "registry.yaml")
+    assert modelreg(repo, "apply").returncode == 0
+
+
+def test_a_promote_pushed_from_a_feature_branch_is_drift_on_main(
+    synced: Registry, repo: Path
+) -> None:
+    git(repo, "switch", "-q", "-c", "feature")
+    synced.promote("churn", "v1.1.0", "production")
+    git(repo, "switch", "-q", "main")
+    assert modelreg(repo, "check", "--strict").returncode == 1
+    assert modelreg(repo, "apply").returncode == 1
+
+
+# -- policies mean what they say -----------------------------------------------------------
+
+
+def _policy(repo: Path, text: str) -> None:
+    index = (repo / "registry.yaml").read_text()
+    (repo / "registry.yaml").write_text(index.replace("models:", f"{text}\nmodels:", 1))
+    git(repo, "commit", "-q", "-m", "policy", "--", "registry.yaml")
+
+
+def test_allow_empty_false_says_nothing_about_a_stage_never_held(
+    registry: Registry, repo: Path
+) -> None:
+    _policy(repo, "policy:\n  production:\n    allow_empty: false")
+    write_model(repo, "one")
+    registry.register("churn", "models/churn.pkl")
+    write_model(repo, "x", "models/other.pkl")
+    registry.register("other", "models/other.pkl")
+    registry.deprecate("other")
+    assert modelreg(repo, "check", "--strict").returncode == 0
+    registry.promote("churn", "v1.0.0", "production")
+    with pytest.raises(PolicyError, match="may not be left empty"):
+        registry.demote("churn", "production")
+    # The file may not drop the holder either…
+    text = (repo / "registry.yaml").read_text()
+    (repo / "registry.yaml").write_text(text.replace("stages: {production: v1.0.0}", "stages: {}"))
+    proc = modelreg(repo, "check")
+    assert proc.returncode == 1 and "may not be left empty" in proc.stdout
+    git(repo, "checkout", "--", "registry.yaml")
+    # …but deprecating the whole model is allowed.
+    assert modelreg(repo, "deprecate", "churn").returncode == 0
+
+
+def test_rollback_obeys_the_stage_policy(registry: Registry, repo: Path) -> None:
+    _policy(repo, "policy:\n  production:\n    requires: [dev, staging]")
+    for content in ("one", "two"):
+        write_model(repo, content)
+        registry.register("churn", "models/churn.pkl")
+    for stage in ("dev", "staging", "production"):
+        registry.promote("churn", "v1.1.0", stage)
+    with pytest.raises(PolicyError, match="v1.0.0 must hold 'dev' before 'production'"):
+        registry.rollback("churn", "production", to="v1.0.0")
+    registry.promote("churn", "v1.0.0", "dev")
+    with pytest.raises(PolicyError, match="must hold 'staging'"):  # a list means all of them
+        registry.rollback("churn", "production", to="v1.0.0")
+    change = registry.rollback("churn", "production", to="v1.0.0", force=True)
+    message = git(repo, "for-each-ref", f"refs/tags/{change.tag}", "--format=%(contents)")
+    assert "Policy overridden with --force" in message
+
+
+# -- recovery and moving from GTO ----------------------------------------------------------
+
+
+def test_index_rebuild_works_on_a_malformed_index(registry: Registry, repo: Path) -> None:
+    _policy(repo, "policy:\n  production:\n    requires: staging")
+    write_model(repo, "one")
+    registry.register("churn", "models/churn.pkl")
+    text = (repo / "registry.yaml").read_text()
+    (repo / "registry.yaml").write_text(text.replace("  churn:\n", "  churn:\n    - [broken\n"))
+    assert modelreg(repo, "promote", "churn", "v1.0.0", "dev").returncode == 1
+    proc = modelreg(repo, "index", "rebuild")
+    assert proc.returncode == 0, proc.stderr
+    assert "kept stages and policy" in proc.stderr
+    index = yaml.safe_load((repo / "registry.yaml").read_text())
+    assert index["policy"] == {"production": {"requires": "staging"}}
+    assert "v1.0.0" in index["models"]["churn"]["versions"]
+    assert modelreg(repo, "check").returncode == 0
+    (repo / "registry.yaml").write_bytes(b"\xff\xfe not text")
+    assert modelreg(repo, "index", "rebuild").returncode == 0
+
+
+def test_init_in_a_gto_repository_passes_its_own_check(repo: Path) -> None:
+    (repo / "model.pkl").write_text("weights")
+    git(repo, "add", "model.pkl")
+    git(repo, "commit", "-q", "-m", "a GTO registry")
+    _gto(repo, "register", "churn", "HEAD", "--version", "v1.0.0")
+    _gto(repo, "assign", "churn", "--version", "v1.0.0", "--stage", "canary")  # before .gto
+    (repo / ".gto").write_text("stages: [dev, prod]\n")
+    _gto(repo, "assign", "churn", "--version", "v1.0.0", "--stage", "prod")
+    proc = modelreg(repo, "init")
+    assert proc.returncode == 0, proc.stderr
+    assert "promotion order: dev, prod, canary" in proc.stderr  # .gto's order, then by use
+    index = yaml.safe_load((repo / "registry.yaml").read_text())
+    assert index["stages"] == ["dev", "prod", "canary"]
+    assert index["models"]["churn"]["stages"] == {"prod": "v1.0.0", "canary": "v1.0.0"}
+    check = modelreg(repo, "check", "--strict")
+    assert check.returncode == 0, check.stdout
+    assert Registry(repo).which("churn", "prod").version == "v1.0.0"
+
+
+# -- hints that work -------------------------------------------------------------------------
+
+
+def test_which_an_unknown_stage_names_the_stages_instead_of_a_promotion(
+    synced: Registry, repo: Path
+) -> None:
+    proc = modelreg(repo, "which", "churn", "canary")
+    assert proc.returncode == 1 and "is not a stage of this registry" in proc.stderr
+    assert "dev, staging, production" in proc.stderr and "promote" not in proc.stderr
+    staging = modelreg(repo, "which", "churn", "staging")
+    assert "modelreg promote churn VERSION staging" in staging.stderr
+    # The hint works once VERSION is filled in.
+    assert modelreg(repo, "promote", "churn", "v1.1.0", "staging").returncode == 0
+    assert modelreg(repo, "which", "churn", "staging").stdout == "v1.1.0\n"
+
+
+def test_push_without_a_dvc_remote_suggests_a_command_that_works(tmp_path: Path) -> None:
+    from tests.conftest import bare_remote_and_clone
+
+    _, work = bare_remote_and_clone(tmp_path)
+    Registry(work).init()
+    write_model(work, "a")
+    Registry(work).register("churn", "models/churn.pkl")
+    proc = modelreg(work, "push")
+    assert proc.returncode == 1 and "dvc remote add -d storage URL" in proc.stderr
+    hint = subprocess.run(
+        [str(VENV_BIN / "dvc"), "remote", "add", "-d", "storage", str(tmp_path / "store")],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    assert hint.returncode == 0, hint.stderr
+    git(work, "commit", "-qam", "a DVC remote")
+    assert modelreg(work, "push").returncode == 0
+
+
+def test_repo_at_a_bare_repository_path_is_read_like_its_url(tmp_path: Path) -> None:
+    from tests.conftest import bare_remote_and_clone
+
+    origin, work = bare_remote_and_clone(tmp_path)
+    Registry(work).init(remote=str(tmp_path / "store"))
+    write_model(work, "a")
+    Registry(work).register("churn", "models/churn.pkl", push="origin")
+    Registry(work).promote("churn", "v1.0.0", "production", push="origin")
+    proc = modelreg(tmp_path, "which", "churn", "production", "--repo", str(origin))
+    assert (proc.returncode, proc.stdout) == (0, "v1.0.0\n"), proc.stderr
+    write = modelreg(tmp_path, "promote", "churn", "v1.0.0", "dev", "--repo", str(origin))
+    assert write.returncode == 1 and "git clone" in write.stderr
+    clone_cmd = write.stderr.split("`")[1].split()  # the hint, run as given
+    assert subprocess.run([*clone_cmd, str(tmp_path / "c")], capture_output=True).returncode == 0
+    assert modelreg(tmp_path / "c", "which", "churn", "production").stdout == "v1.0.0\n"
