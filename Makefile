@@ -11,7 +11,13 @@ GTO    ?= 1
 export DVC_NO_ANALYTICS := 1
 export GTO_NO_ANALYTICS := 1
 
-.PHONY: demo test test-all lint bench clean
+# gitlab-ci-local runs the GitLab template in tests/test_templates.py; 4.52 is the newest
+# release that runs on Node 20 (later ones need Node 22).  It goes into .ci/node/, never
+# globally; it needs Debian's rsync, which .ci/run installs.
+GCL_VERSION := 4.52.2
+GCL_STAMP   := .ci/node/.installed-$(GCL_VERSION)
+
+.PHONY: demo test test-all ci-tools lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +31,20 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The long tiers on top of `make test`: every crash point of every write, 16 racing writers.
+# The long tiers on top of `make test`: every crash point of every write, 16 racing writers,
+# the CI templates under gitlab-ci-local and pre-commit.
 # A skipped test fails the run (a tier must not pass because its tool is missing).
-test-all: test
+test-all: test ci-tools
 	MODELREG_CRASH_ALL=1 MODELREG_NO_SKIPS=1 $(BIN)/python -m pytest -q -m "long or crash"
+
+# The CI-template tests' tools: zizmor, check-jsonschema and pre-commit come with the dev
+# extra (in .venv), gitlab-ci-local from npm.
+ci-tools: $(STAMP) $(GCL_STAMP)
+
+$(GCL_STAMP):
+	npm install --prefix .ci/node --no-audit --no-fund --loglevel=error \
+		gitlab-ci-local@$(GCL_VERSION)
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

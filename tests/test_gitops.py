@@ -20,6 +20,7 @@ from modelreg import PolicyError, Registry
 
 pytestmark = pytest.mark.slow
 
+
 def _past(seconds: int) -> dict[str, str]:
     import time
 
@@ -104,9 +105,7 @@ def test_a_merged_change_is_pending_and_applied(synced: Registry, repo: Path) ->
     assert proc.returncode == 0 and "assign churn v1.1.0 (production)" in proc.stdout
 
 
-def test_apply_refuses_uncommitted_edits_and_changes_nothing(
-    synced: Registry, repo: Path
-) -> None:
+def test_apply_refuses_uncommitted_edits_and_changes_nothing(synced: Registry, repo: Path) -> None:
     text = (repo / "registry.yaml").read_text()
     (repo / "registry.yaml").write_text(text.replace("production: v1.0.0", "production: v1.1.0"))
     before = snapshot(repo)
@@ -118,14 +117,54 @@ def test_apply_refuses_uncommitted_edits_and_changes_nothing(
     assert modelreg(repo, "apply").returncode == 0
 
 
-def test_a_promote_pushed_from_a_feature_branch_is_drift_on_main(
+def test_writes_that_tag_belong_on_the_registry_branch(synced: Registry, repo: Path) -> None:
+    index = yaml.safe_load((repo / "registry.yaml").read_text())
+    assert index["branch"] == "main"  # recorded by init
+    git(repo, "switch", "-q", "-c", "feature")
+    write_model(repo, "three")
+    before = snapshot(repo)
+    for args in (
+        ["promote", "churn", "v1.1.0", "production"],
+        ["register", "churn", "models/churn.pkl"],
+    ):
+        proc = modelreg(repo, *args)
+        assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert "belong on the registry branch 'main' (this is feature)" in proc.stderr
+    assert snapshot(repo) == before
+    # The proposal route works from anywhere.
+    assert modelreg(repo, "promote", "churn", "v1.1.0", "production", "--no-tag").returncode == 0
+    git(repo, "checkout", "-q", "--", "registry.yaml")
+    # The hint works.
+    git(repo, "switch", "-q", "main")
+    assert modelreg(repo, "promote", "churn", "v1.1.0", "production").returncode == 0
+
+
+def test_a_detached_head_at_the_remote_tip_may_write(tmp_path: Path) -> None:
+    from tests.conftest import bare_remote_and_clone
+
+    _, work = bare_remote_and_clone(tmp_path)
+    Registry(work).init(remote=str(tmp_path / "store"))
+    write_model(work, "a")
+    Registry(work).register("churn", "models/churn.pkl", push="origin")
+    git(work, "fetch", "-q", "origin")
+    git(work, "checkout", "-q", "--detach", "origin/main")  # as CI checks out
+    assert modelreg(work, "promote", "churn", "v1.0.0", "staging").returncode == 0
+    git(work, "commit", "-q", "--allow-empty", "-m", "local only")
+    proc = modelreg(work, "promote", "churn", "v1.0.0", "dev")
+    assert proc.returncode == 1 and "a detached HEAD" in proc.stderr
+
+
+def test_a_registry_without_a_branch_learns_it_on_its_first_write(
     synced: Registry, repo: Path
 ) -> None:
-    git(repo, "switch", "-q", "-c", "feature")
-    synced.promote("churn", "v1.1.0", "production")
-    git(repo, "switch", "-q", "main")
-    assert modelreg(repo, "check", "--strict").returncode == 1
-    assert modelreg(repo, "apply").returncode == 1
+    text = (repo / "registry.yaml").read_text()
+    (repo / "registry.yaml").write_text(text.replace("branch: main\n", ""))
+    git(repo, "commit", "-q", "-m", "an older registry", "--", "registry.yaml")
+    proc = modelreg(repo, "promote", "churn", "v1.1.0", "staging")
+    assert proc.returncode == 0 and "recorded `branch: main`" in proc.stderr
+    assert (repo / "registry.yaml").read_text().startswith("branch: main\n")
+    again = modelreg(repo, "promote", "churn", "v1.1.0", "dev")
+    assert "recorded" not in again.stderr  # said once
 
 
 # -- policies mean what they say -----------------------------------------------------------
@@ -268,3 +307,15 @@ def test_repo_at_a_bare_repository_path_is_read_like_its_url(tmp_path: Path) -> 
     clone_cmd = write.stderr.split("`")[1].split()  # the hint, run as given
     assert subprocess.run([*clone_cmd, str(tmp_path / "c")], capture_output=True).returncode == 0
     assert modelreg(tmp_path / "c", "which", "churn", "production").stdout == "v1.0.0\n"
+
+
+def test_check_notes_a_missing_merge_driver_and_its_hint_works(
+    registry: Registry, repo: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))  # git copies no driver settings
+    proc = modelreg(clone, "check")
+    assert proc.returncode == 0 and "note: registry.yaml has no merge driver" in proc.stdout
+    command = proc.stdout.split("`")[1]  # the hint, run as given
+    assert subprocess.run(command, shell=True, cwd=clone).returncode == 0
+    assert "no merge driver" not in modelreg(clone, "check").stdout

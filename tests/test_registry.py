@@ -27,11 +27,18 @@ def test_init_creates_a_committed_registry(repo: Path) -> None:
     reg = Registry(repo)
     reg.init(stages=["dev", "prod"])
     assert yaml.safe_load((repo / "registry.yaml").read_text()) == {
+        "branch": "main",
         "stages": ["dev", "prod"],
         "models": {},
     }
     committed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
-    assert sorted(committed) == [".dvc/.gitignore", ".dvc/config", ".dvcignore", "registry.yaml"]
+    assert sorted(committed) == [
+        ".dvc/.gitignore",
+        ".dvc/config",
+        ".dvcignore",
+        ".gitattributes",
+        "registry.yaml",
+    ]
     assert git(repo, "status", "--porcelain") == ""
     with pytest.raises(ConflictError, match="already a modelreg registry"):
         reg.init()

@@ -213,6 +213,9 @@ def tag_names_attacker(tmp_path: Path) -> Published:
     attacker's remote holds other bytes at the artifact's md5: reading it fails the check."""
     pub = Published(tmp_path)
     git(pub.seed, "switch", "-q", "-c", "evil")
+    # Whoever can push a tag controls their own branch: they drop `branch: main` too.
+    index = pub.seed / "registry.yaml"
+    index.write_text(index.read_text().replace("branch: main\n", ""))
     proc = run(pub.seed, "dvc", "remote", "add", "-d", "-f", "storage", str(pub.attacker))
     assert proc.returncode == 0, proc.stderr
     git(pub.seed, "commit", "-q", "-am", "Point DVC at another remote")

@@ -48,6 +48,8 @@ class Report:
     # person's `gto assign` does not turn every pull request red; an error under --strict.
     drift: list[PairState] = field(default_factory=list)
     strict: bool = False
+    # Notes that fail nothing (the merge driver missing in this clone, say).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +88,15 @@ def check(
     report.drift = [p for p in drift.differences(repo, index, states) if p.drifted]
     drifted = {(p.model, p.stage) for p in report.drift}
     report.problems += _stages(index, states, at, drifted)
+    from modelreg.merge import driver_configured
+
+    if not driver_configured(repo):
+        report.notes.append(
+            f"{INDEX_FILE} has no merge driver in this clone, so git merges it line by line "
+            "(any modelreg write sets it): `git config merge.modelreg.driver "
+            "'modelreg merge-index %O %A %B'`, with `/registry.yaml merge=modelreg` in "
+            ".gitattributes"
+        )
     if remote:
         report.problems += _remote_objects(repo.root, index, at, verify)
     return report

@@ -85,6 +85,8 @@ class StagePolicy:
 class Index:
     """The whole ``registry.yaml``."""
 
+    # The registry branch: writes that tag, and every --push, happen on it (see writer).
+    branch: str | None = None
     stages: list[str] = field(default_factory=lambda: list(DEFAULT_STAGES))
     policy: dict[str, StagePolicy] = field(default_factory=dict)
     models: dict[str, ModelEntry] = field(default_factory=dict)
@@ -295,7 +297,7 @@ def parse_header(text: str) -> Index | None:
         header = parse_index(head + tail)
     except IndexError_:
         return None
-    return Index(stages=header.stages, policy=header.policy)
+    return Index(branch=header.branch, stages=header.stages, policy=header.policy)
 
 
 def load_index(root: Path) -> Index | None:
@@ -365,7 +367,8 @@ def dump_model_block(name: str, entry: ModelEntry, stage_order: list[str]) -> st
 
 def dump_index(index: Index) -> str:
     """Serialize in the stable order described in the module docstring."""
-    data: dict[str, Any] = {"stages": _FlowList(index.stages)}
+    data: dict[str, Any] = {"branch": index.branch} if index.branch else {}
+    data["stages"] = _FlowList(index.stages)
     if index.policy:
         data["policy"] = {stage: _policy_dict(rule) for stage, rule in index.policy.items()}
     data["models"] = {
@@ -453,12 +456,21 @@ class IndexEditor:
         if layout is None:
             self._full = parse_index(text, source)
             self.stages, self.policy = self._full.stages, self._full.policy
+            self.branch = self._full.branch
             self._head, self._tail = "", ""
             self._blocks: dict[str, tuple[int, str]] = {}
             return
         self._head, self._blocks, self._tail = layout
         header = parse_index(self._head + self._tail, source)
-        self.stages, self.policy = header.stages, header.policy
+        self.stages, self.policy, self.branch = header.stages, header.policy, header.branch
+
+    def set_branch(self, name: str) -> None:
+        """Record the registry branch (a registry made before ``branch:`` existed)."""
+        self.branch = name
+        if self._full is None:
+            lines = self._head.splitlines(keepends=True)
+            kept = [ln for ln in lines if not ln.startswith("branch:")]
+            self._head = f"branch: {name}\n" + "".join(kept)
 
     @classmethod
     def load(cls, root: Path) -> IndexEditor | None:
@@ -485,7 +497,7 @@ class IndexEditor:
         """The whole file with the changed models re-serialized."""
         if self._full is not None:
             models = {**self._full.models, **self._changed}
-            full = Index(stages=self.stages, policy=self.policy, models=models)
+            full = Index(branch=self.branch, stages=self.stages, policy=self.policy, models=models)
             return dump_index(full)
         names = sorted(set(self._blocks) | set(self._changed))
         body = [

@@ -85,7 +85,8 @@ def init(
                 f"indexed the existing tags of {len(states)} model(s); promotion order: "
                 f"{', '.join(chosen)} (edit `stages:` in {INDEX_FILE} to change it)"
             )
-        fresh = Index(stages=chosen)
+        branch = repo.head_ref().removeprefix("refs/heads/")
+        fresh = Index(branch=None if branch == "HEAD" else branch, stages=chosen)
         for name, state in states.items():
             fresh.models[name] = entry_from_state(state, None)
         w.index = IndexEditor(dump_index(fresh))
@@ -104,6 +105,12 @@ def init(
         if remote:
             dvcio.set_default_remote(root, _remote_url(remote), remote_options)
             paths.append(".dvc/config")
+        # registry.yaml merges per model, version and stage where git runs the merge.
+        from modelreg.merge import ensure_driver
+
+        w.snapshot(root / ".gitattributes")
+        if ensure_driver(repo):
+            paths.append(".gitattributes")
         w.save_index()
         w.commit(sorted(set(paths)), compose("Initialize modelreg registry", message))
         w.finish()
@@ -376,7 +383,9 @@ def rebuild_index(
         chosen, added = discover_stages(repo, states, old.stages)
         if added:
             log.warning(f"added stages used by tags: {', '.join(added)}")
-        fresh = Index(stages=chosen, policy=old.policy)
+        current = repo.head_ref().removeprefix("refs/heads/")
+        branch = old.branch or (None if current == "HEAD" else current)
+        fresh = Index(branch=branch, stages=chosen, policy=old.policy)
         for name, state in states.items():
             fresh.models[name] = entry_from_state(state, old.models.get(name))
         w.snapshot(repo.root / INDEX_FILE)

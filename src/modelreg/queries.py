@@ -85,8 +85,7 @@ def which(
         allowed = stages() if stages is not None else None
         if allowed is not None and stage not in allowed and stage not in state.holders():
             raise NotFoundError(
-                f"{stage!r} is not a stage of this registry: the stages are "
-                f"{', '.join(allowed)}"
+                f"{stage!r} is not a stage of this registry: the stages are {', '.join(allowed)}"
             )
         raise NotFoundError(
             f"no version of {name!r} holds stage {stage!r}: "

@@ -80,6 +80,16 @@ class Write:
         return head
 
     def save_index(self) -> None:
+        if self.index.branch is None:
+            current = self.repo.head_ref()
+            if current.startswith("refs/heads/"):
+                # A registry made before `branch:` existed learns it on its first write.
+                name = current.removeprefix("refs/heads/")
+                self.index.set_branch(name)
+                log.warning(
+                    f"recorded `branch: {name}` in {INDEX_FILE}: writes that tag, and every "
+                    "--push, belong on that branch"
+                )
         check_no_links(self.repo.root, INDEX_FILE)
         self.snapshot(self.repo.root / INDEX_FILE)
         text = self.index.render()
@@ -95,12 +105,36 @@ class Write:
         listing would show it, so callers can replay it without listing the tags again.
         """
         name = check_tag(format_tag(tag))
+        self.require_registry_branch()
         when = max(int(time.time()), state.last_timestamp + 1)
         obj = self.repo.make_tag(name, target, message, when, self.identity)
         self.tx.tagged(name, obj)
         if not self.tx.new_head:
             self.tx.headline = message.splitlines()[0]
         return RawTag(name, target, when, self.identity.name, self.identity.email, message)
+
+    def require_registry_branch(self) -> None:
+        """Refuse a tagging write off the registry branch: its tags would be published
+        while the index entries they belong to stay on a branch main never merges."""
+        branch = self.index.branch
+        if branch is None:
+            return
+        current = self.repo.head_ref()
+        if current == f"refs/heads/{branch}":
+            return
+        if current == "HEAD":
+            # CI checks out detached: fine at the registry branch's tip as the remote has it.
+            head = self.repo.head_commit()
+            pattern = f"refs/remotes/*/{branch}"
+            tips = self.repo.out("for-each-ref", "--format=%(objectname)", pattern)
+            if head is not None and head in tips.split():
+                return
+        where = current.removeprefix("refs/heads/") if current != "HEAD" else "a detached HEAD"
+        raise ConflictError(
+            f"writes that tag belong on the registry branch {branch!r} (this is {where}): "
+            f"`git switch {branch}` first, or propose the change for a pull request "
+            "(`modelreg promote NAME VERSION STAGE --no-tag --branch B`)"
+        )
 
     def finish(self) -> None:
         """Make the write visible: branch, tags and the user's index together."""
@@ -153,6 +187,10 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
     identity = repo.identity()
     with write_lock(repo.git_dir):
         _repair(repo)
+        # Git never copies merge-driver settings into a clone: every write sets them.
+        from modelreg.merge import ensure_merge_config
+
+        ensure_merge_config(repo)
         try:
             text = read_index_text(repo.root)
         except IndexError_:
@@ -261,6 +299,7 @@ def _publish_write(w: Write, remote: str, branch: str) -> None:
     keeps the write locally and says so, since ``modelreg push`` can publish it later.
     """
     repo, tx = w.repo, w.tx
+    w.require_registry_branch()  # every --push publishes the registry branch
     head = tx.new_head or tx.head
     if head is None:
         raise NotARegistryError("the repository has no commit: run `modelreg init` first")

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import typer
 
 from modelreg.cli import render
+from modelreg.cli.merge_command import merge_index as merge_index_command
 from modelreg.errors import RegistryError
 from modelreg.gitrepo import redact
 from modelreg.registry import Registry
@@ -386,11 +387,20 @@ def check(
     report = _registry(repo).check(remote=dvc_remote, verify=verify, strict=strict)
     if json:
         typer.echo(
-            render.to_json({"ok": report.ok, "problems": report.problems, "drift": report.drift})
+            render.to_json(
+                {
+                    "ok": report.ok,
+                    "problems": report.problems,
+                    "drift": report.drift,
+                    "notes": report.notes,
+                }
+            )
         )
     else:
         for problem in report.problems:
             typer.echo(render.safe(str(problem)))
+        for note in report.notes:
+            typer.echo(render.safe(f"note: {note}"))
         for pair in report.drift:
             label = "error" if strict else "warning"
             hint = "run `modelreg apply --adopt` to record it, or `modelreg apply --revert`"
@@ -501,6 +511,11 @@ def index_rebuild(
     index = _registry(repo).rebuild_index(message=message, push=remote if push else None)
     count = sum(len(m.versions) for m in index.models.values())
     typer.echo(f"Rebuilt registry.yaml: {len(index.models)} models, {count} versions")
+
+
+# The git merge driver for registry.yaml (`.gitattributes`: `/registry.yaml merge=modelreg`).
+# Not wrapped in reports_errors: the driver reports its own conflicts and exit codes.
+app.command("merge-index")(merge_index_command)
 
 
 def _interrupt(signum: int, frame: object) -> None:
