@@ -319,3 +319,44 @@ def test_check_notes_a_missing_merge_driver_and_its_hint_works(
     command = proc.stdout.split("`")[1]  # the hint, run as given
     assert subprocess.run(command, shell=True, cwd=clone).returncode == 0
     assert "no merge driver" not in modelreg(clone, "check").stdout
+
+
+# -- registering through a pull request ------------------------------------------------------
+
+
+def test_register_no_tag_is_proposed_on_a_branch_and_tagged_by_apply(tmp_path: Path) -> None:
+    """A protected main: nobody writes to it directly.  The data scientist proposes the new
+    version (bytes to the DVC remote, branch to the Git remote, no tag); after the merge, CI's
+    `apply --push` registers it on main's commit that holds it, then promotes it."""
+    from tests.conftest import bare_remote_and_clone
+
+    origin, work = bare_remote_and_clone(tmp_path)
+    Registry(work).init(remote=str(tmp_path / "store"))
+    git(work, "push", "-q", "origin", "main")
+    git(work, "switch", "-q", "-c", "new-churn")
+    write_model(work, "proposed-bytes")
+    proc = modelreg(
+        work, "register", "churn", "models/churn.pkl", "--no-tag", "--push", "--metric", "acc=0.9"
+    )
+    assert (proc.returncode, proc.stdout) == (0, "v1.0.0\n"), proc.stderr
+    assert modelreg(work, "promote", "churn", "v1.0.0", "staging", "--no-tag").returncode == 0
+    git(work, "commit", "-q", "-am", "Stage churn v1.0.0")
+    git(work, "push", "-q", "origin", "new-churn")
+    assert git(work, "ls-remote", "--tags", str(origin)) == ""  # no tag before the merge
+    assert modelreg(work, "check", "--strict").returncode == 0  # what CI checks on the PR
+
+    ci = tmp_path / "ci"  # the merge, then CI on main
+    git(tmp_path, "clone", "-q", str(origin), str(ci))
+    git(ci, "merge", "-q", "--no-ff", "origin/new-churn", "-m", "Merge pull request")
+    git(ci, "push", "-q", "origin", "main")
+    applied = modelreg(ci, "apply", "--push")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.splitlines()[0] == "created churn@v1.0.0: register churn v1.0.0"
+    assert "churn#staging#1" in applied.stdout
+    reader = tmp_path / "reader"
+    git(tmp_path, "clone", "-q", str(origin), str(reader))
+    assert modelreg(reader, "which", "churn", "staging").stdout == "v1.0.0\n"
+    assert modelreg(reader, "check", "--strict").returncode == 0
+    mv = Registry(reader).resolve("churn@v1.0.0")
+    assert mv.metrics == {"acc": 0.9}
+    assert Registry(reader).get("churn@v1.0.0", out=tmp_path / "m").read_text() == "proposed-bytes"

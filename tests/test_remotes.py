@@ -467,3 +467,34 @@ def test_a_divergence_by_the_users_own_commits_is_one_line(shared: Shared) -> No
     assert "my own work" in proc.stderr and "git pull --rebase origin main" in proc.stderr
     assert snapshot(alice)["head"] == before["head"]
     assert snapshot(alice)["status"] == before["status"]
+
+
+def test_two_offline_promotions_with_the_same_counter_renumber_by_themselves(
+    shared: Shared,
+) -> None:
+    """Alice and Bob both promote offline and both make churn#staging#2; Bob pushes first.
+    Alice's push catches up and renumbers hers instead of failing without advice."""
+    alice = shared.clone("alice")
+    for content in ("one", "two"):
+        write_model(alice, content)
+        Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    bob = shared.clone("bob")
+    git(bob, "fetch", "-q", "--tags")
+    Registry(alice).promote("churn", "v1.0.0", "staging")
+    Registry(bob).promote("churn", "v1.1.0", "dev")
+    assert git(alice, "tag", "--list", "churn#*").split() == ["churn#staging#1"]
+    assert git(bob, "tag", "--list", "churn#*").split() == ["churn#dev#1"]
+    assert modelreg(bob, "push").returncode == 0
+    proc = modelreg(alice, "push")
+    assert proc.returncode == 0, proc.stderr
+    assert "redid" in proc.stderr
+    assert shared.remote_tags() == [
+        "churn#dev#1",
+        "churn#staging#2",
+        "churn@v1.0.0",
+        "churn@v1.1.0",
+    ]
+    carol = shared.clone("carol")
+    assert modelreg(carol, "which", "churn", "staging").stdout == "v1.0.0\n"
+    assert modelreg(carol, "which", "churn", "dev").stdout == "v1.1.0\n"
+    assert modelreg(carol, "check", "--strict").returncode == 0

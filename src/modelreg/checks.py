@@ -14,7 +14,16 @@ from modelreg.drift import PairState
 from modelreg.errors import IndexError_, InvalidInputError
 from modelreg.gitrepo import GitRepo
 from modelreg.grammar import is_name
-from modelreg.index import INDEX_FILE, Index, compose, node_line, parse_index, read_index_text
+from modelreg.index import (
+    INDEX_FILE,
+    Index,
+    ModelEntry,
+    VersionEntry,
+    compose,
+    node_line,
+    parse_index,
+    read_index_text,
+)
 from modelreg.queries import all_states
 from modelreg.semver import is_version
 from modelreg.state import ModelState
@@ -175,9 +184,9 @@ def _tags(index: Index, states: dict[str, ModelState], at: _Locator) -> list[Pro
     problems = []
     for name, entry in index.models.items():
         state = states.get(name)
-        for version in entry.versions:
+        for version, item in entry.versions.items():
             vs = state.versions.get(version) if state else None
-            if vs is None or not vs.registered:
+            if (vs is None or not vs.registered) and not _proposed(entry, item):
                 problems.append(
                     Problem(
                         "tags",
@@ -230,7 +239,11 @@ def _stages(
                 continue
             item = entry.versions.get(version)
             vs = state.versions.get(version) if state else None
-            if item is None or vs is None or not vs.registered:
+            proposed = item is not None and (vs is None or not vs.registered)
+            if proposed and item is not None and _proposed(entry, item):
+                # Proposed with `register --no-tag`: apply tags it, then the stage.
+                vs = None
+            elif item is None or vs is None or not vs.registered:
                 problems.append(
                     Problem(
                         "stages",
@@ -241,7 +254,7 @@ def _stages(
                     )
                 )
                 continue
-            if item.deregistered or not vs.active:
+            if item.deregistered or (vs is not None and not vs.active):
                 problems.append(
                     Problem(
                         "stages",
@@ -257,7 +270,7 @@ def _stages(
             rule = index.policy.get(stage)
             if rule is None:
                 continue
-            held = state.held_stages(version)
+            held = state.held_stages(version) if vs is not None else set()
             for violation in policy.evaluate(
                 stage,
                 version,
@@ -284,6 +297,11 @@ def _stages(
                     )
                 )
     return problems
+
+
+def _proposed(entry: ModelEntry, item: VersionEntry) -> bool:
+    """An index version without a tag that ``apply`` can register: it records its bytes."""
+    return bool(item.md5 and entry.path and not item.deregistered)
 
 
 def _valid(thresholds: dict[str, str]) -> dict[str, str]:

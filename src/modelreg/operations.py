@@ -42,7 +42,7 @@ from modelreg.index import (
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state, version_record
 from modelreg.records import ArtifactRecord, ModelVersion, Scalar
-from modelreg.semver import FIRST_VERSION, Bump, Version, sort_key
+from modelreg.semver import FIRST_VERSION, Bump, Version, is_version, sort_key
 from modelreg.state import ModelState
 from modelreg.tagmessage import compose, parse_record
 from modelreg.untrusted import check_no_links
@@ -156,8 +156,13 @@ def _artifact_path(repo: GitRepo, path: str | os.PathLike[str]) -> tuple[Path, s
     return full, rel
 
 
-def _next_version(state: ModelState, explicit: str | None, bump: Bump) -> str:
-    taken = state.all_semver()
+def _next_version(
+    state: ModelState, explicit: str | None, bump: Bump, indexed: list[str] = ()  # type: ignore[assignment]
+) -> str:
+    """The version a registration takes: ``explicit``, or the next after every version the
+    tags *and* the index know (a version proposed with ``register --no-tag`` and merged,
+    but not applied yet, is taken too)."""
+    taken = state.all_semver() + [Version.parse(v) for v in indexed if is_version(v)]
     if explicit is not None:
         check_version(explicit)
         wanted = Version.parse(explicit)
@@ -188,10 +193,15 @@ def register(
     allow_unchanged: bool = False,
     push: str | None = None,
     card: dict[str, Any] | None = None,
+    no_tag: bool = False,
 ) -> ModelVersion:
     """Track ``path`` with DVC, index it, commit, and tag ``NAME@vX.Y.Z``.
 
-    ``card`` is the model card summary ``log_model`` wrote; it travels in the tag."""
+    ``card`` is the model card summary ``log_model`` wrote; it travels in the tag.  With
+    ``no_tag`` the registration is a proposal for a pull request: the pointer and the index
+    entry are committed on the current branch (any branch) and no tag is made; with ``push``
+    the bytes go to the DVC remote and the branch to the Git remote.  ``apply`` on the
+    registry branch tags it after the merge."""
     check_name(name)
     if version is not None:
         check_version(version)
@@ -213,7 +223,8 @@ def register(
 
     def body(w: Write) -> ModelVersion:
         state = model_state(repo, name)
-        new_version = _next_version(state, version, bump)
+        indexed = list(w.index.entry(name).versions)
+        new_version = _next_version(state, version, bump, indexed)
         tag = TagName(name, EventKind.REGISTER, version=new_version)
         check_tag(format_tag(tag))
         if dvccache.default_layout(root):
@@ -246,8 +257,12 @@ def register(
             card=card,
         )
         op = {"bump": bump, "explicit": version is not None}
-        return _index_and_tag(w, state, name, new_version, record, message, op, gitignore)
+        return _index_and_tag(
+            w, state, name, new_version, record, message, op, gitignore, no_tag=no_tag
+        )
 
+    if no_tag:
+        return run_write(repo, body, push=push, proposal=True)
     return run_write(repo, body, push=push)
 
 
@@ -260,10 +275,12 @@ def _index_and_tag(
     message: str | None,
     op: dict[str, Any],
     gitignore: str,
+    *,
+    no_tag: bool = False,
 ) -> ModelVersion:
     """The part of a registration after the pointer is written: the index entry, dvc.yaml,
-    the commit and the tag.  ``record``'s description and labels, when set, replace the
-    model's; otherwise the model's current ones are recorded."""
+    the commit and the tag (none with ``no_tag``).  ``record``'s description and labels, when
+    set, replace the model's; otherwise the model's current ones are recorded."""
     root = w.repo.root
     rel = record.path
     tag = TagName(name, EventKind.REGISTER, version=new_version)
@@ -300,7 +317,26 @@ def _index_and_tag(
         "path": rel,
         "tag": format_tag(tag),
     }
+    if no_tag:
+        full_op["op"] = "propose-register"
+        headline = f"Propose {name} {new_version}"
     commit = w.commit(paths, compose(headline, message), full_op)
+    if no_tag:
+        return ModelVersion(
+            name=name,
+            version=new_version,
+            tag="",
+            commit=commit,
+            registered_at=record.registered_at,
+            registered_by=record.registered_by,
+            path=rel,
+            md5=record.md5,
+            size=record.size,
+            metrics=record.metrics,
+            params=record.params,
+            message=message or "",
+            card=record.card,
+        )
     if commit in state.by_commit:
         # GTO's invariant: a commit carries at most one version of a model.
         raise ConflictError(

@@ -221,8 +221,11 @@ class Registry:
         allow_unchanged: bool = False,
         push: str | None = None,
         card: dict[str, Any] | None = None,
+        no_tag: bool = False,
     ) -> ModelVersion:
-        """Register the artifact at ``path`` as the next version of ``name``."""
+        """Register the artifact at ``path`` as the next version of ``name``; with
+        ``no_tag``, propose it for a pull request instead (``apply`` tags it after the
+        merge)."""
         from modelreg import operations
         from modelreg.values import metrics_from, params_from
 
@@ -240,6 +243,7 @@ class Registry:
             allow_unchanged=allow_unchanged,
             push=push,
             card=card,
+            no_tag=no_tag,
         )
 
     def promote(

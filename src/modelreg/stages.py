@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
-from modelreg import drift, policy
+from modelreg import drift, dvcfiles, policy
 from modelreg.errors import (
     ConflictError,
     InvalidInputError,
@@ -19,12 +20,14 @@ from modelreg.index import (
     INDEX_FILE,
     Index,
     IndexEditor,
+    ModelEntry,
     parse_index,
     write_atomic,
 )
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state
-from modelreg.records import AppliedChange, StageChange
+from modelreg.records import AppliedChange, ArtifactRecord, StageChange
+from modelreg.semver import sort_key
 from modelreg.state import ModelState, holder_sequence
 from modelreg.tagmessage import compose, parse_record
 from modelreg.writer import Write, run_write
@@ -129,8 +132,15 @@ def propose(
             )
         _check_stage_allowed(index, stage)
         state = model_state(repo, name)
-        _require_active(state, version)
-        _enforce_policy(index, state, version, stage, force)
+        item = index.entry(name).versions.get(version)
+        vs = state.versions.get(version)
+        if item is not None and (vs is None or not vs.registered) and item.md5:
+            # Proposed on this branch with `register --no-tag`: apply registers it first.
+            metrics = dict(item.metrics)
+        else:
+            _require_active(state, version)
+            metrics = None
+        _enforce_policy(index, state, version, stage, force, metrics)
         index.entry(name).stages[stage] = version
         text = index.render().encode("utf-8")
         if branch is None:
@@ -147,11 +157,17 @@ def propose(
 
 
 def _enforce_policy(
-    index: IndexEditor, state: ModelState, version: str, stage: str, force: bool
+    index: IndexEditor,
+    state: ModelState,
+    version: str,
+    stage: str,
+    force: bool,
+    metrics: dict[str, float] | None = None,
 ) -> bool:
     """Refuse a change the stage's policy forbids, unless forced; returns whether a rule
-    was overridden (the tag message then says so)."""
-    problems = policy_problems(index, state, version, stage)
+    was overridden (the tag message then says so).  ``metrics`` stand in for the tag's
+    record of a version not tagged yet."""
+    problems = policy_problems(index, state, version, stage, metrics)
     if problems and not force:
         raise PolicyError(
             f"{state.name} {version} cannot enter {stage!r}: {problems[0].message} "
@@ -168,7 +184,11 @@ def version_metrics(state: ModelState, version: str) -> dict[str, float]:
 
 
 def policy_problems(
-    index: IndexEditor, state: ModelState, version: str, stage: str
+    index: IndexEditor,
+    state: ModelState,
+    version: str,
+    stage: str,
+    metrics: dict[str, float] | None = None,
 ) -> list[policy.Violation]:
     """The rules of ``stage``'s policy that ``version`` breaks."""
     rule = index.policy.get(stage)
@@ -179,7 +199,7 @@ def policy_problems(
         version,
         requires=rule.required_stages,
         thresholds=rule.metrics,
-        metrics=version_metrics(state, version),
+        metrics=metrics if metrics is not None else version_metrics(state, version),
         held_stages=state.held_stages(version),
     )
 
@@ -460,6 +480,91 @@ def _adopt(w: Write, pairs: set[tuple[str, str]], message: str | None) -> None:
     w.commit([INDEX_FILE], compose(headline, message), {"op": "adopt"})
 
 
+def _register_pending(
+    repo: GitRepo,
+    name: str,
+    entry: ModelEntry,
+    state: ModelState,
+    create: CreateTag,
+    message: str | None,
+) -> tuple[ModelState, list[AppliedChange]]:
+    """Tag the versions the index lists but no tag registers (``register --no-tag``, merged):
+    each on the first commit of the branch's first-parent history that holds its entry, once
+    that commit's pointer is checked to hold the recorded bytes."""
+    changes = []
+    pending = [
+        v for v in entry.versions if v not in state.versions or not state.versions[v].registered
+    ]
+    for version in sorted(pending, key=sort_key):
+        item = entry.versions[version]
+        if item.deregistered or not item.md5 or not entry.path:
+            continue
+        commit = _first_commit_holding(repo, name, version)
+        pointer_file = dvcfiles.pointer_file(entry.path)
+        text = repo.show_file(commit, pointer_file)
+        if text is None or dvcfiles.parse_pointer(text, pointer_file).md5 != item.md5:
+            raise ConflictError(
+                f"{name} {version} is in {INDEX_FILE} without a tag, but {pointer_file} at "
+                f"{commit[:12]} does not hold its md5 {item.md5}: fix the entry or remove it"
+            )
+        if commit in state.by_commit:
+            raise ConflictError(
+                f"{name} {version}: commit {commit[:12]} already holds {name} "
+                f"{state.by_commit[commit]} (one version per commit, as GTO requires): merge "
+                "each registration as its own commit"
+            )
+        record = ArtifactRecord(
+            path=entry.path,
+            md5=item.md5,
+            size=item.size or 0,
+            nfiles=item.nfiles,
+            metrics=item.metrics,
+            params=item.params,
+            description=entry.description,
+            labels=entry.labels,
+            registered_by=item.registered_by or "unknown",
+            registered_at=_parse_time(item.registered_at),
+        )
+        headline = f"Register {name} {version}"
+        tag = TagName(name, EventKind.REGISTER, version=version)
+        created = create(tag, commit, compose(headline, message, record), state)
+        state = state.with_tag(created)
+        changes.append(
+            AppliedChange(
+                name=name, stage="", action=EventKind.REGISTER, version=version, tag=created.name
+            )
+        )
+    return state, changes
+
+
+def _parse_time(text: str | None) -> datetime:
+    if text:
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _first_commit_holding(repo: GitRepo, name: str, version: str) -> str:
+    """The oldest commit of HEAD's first-parent history, in the unbroken run back from HEAD,
+    whose ``registry.yaml`` lists ``name``'s ``version``."""
+    out = repo.out("log", "--first-parent", "--format=%H", "HEAD", "--", INDEX_FILE)
+    found = None
+    for commit in out.split():
+        blob = repo.show_file(commit, INDEX_FILE)
+        try:
+            listed = blob is not None and version in IndexEditor(blob.decode()).entry(name).versions
+        except Exception:  # an old revision that does not parse ends the run
+            listed = False
+        if not listed:
+            break
+        found = commit
+    if found is None:
+        raise ConflictError(f"{name} {version} is not in the committed {INDEX_FILE}: commit it")
+    return found
+
+
 def _reconcile(
     repo: GitRepo,
     index: Index,
@@ -470,6 +575,8 @@ def _reconcile(
     changes = []
     for name, entry in sorted(index.models.items()):
         state = model_state(repo, name)
+        state, registered = _register_pending(repo, name, entry, state, create, message)
+        changes += registered
         for stage in sorted(set(entry.stages) | set(state.holders())):
             if (name, stage) in skip:
                 continue  # adopted: the file now follows the tags

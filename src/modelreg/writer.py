@@ -243,8 +243,12 @@ def run_write(
     *,
     push: str | None = None,
     need_index: bool = True,
+    proposal: bool = False,
 ) -> T:
     """Run ``body`` as one all-or-nothing write; with ``push``, publish it to that remote.
+
+    A ``proposal`` (``register --no-tag``) makes no tag and may run on any branch: its
+    ``push`` sends the bytes and the current branch, for a pull request.
 
     The remote gets the bytes of every registration it lacks, then the branch and every
     registry tag it lacks in one atomic push; only then do the local refs move.  When the
@@ -258,6 +262,11 @@ def run_write(
             w.finish()
             return result
     branch = sync.current_branch(repo)
+    if proposal:
+        with writing(repo, need_index=need_index) as w:
+            result = body(w)
+            _publish_proposal(w, push, branch)
+            return result
     _catch_up(repo, push, branch)
     deadline = time.monotonic() + _budget()
     attempt = 0
@@ -320,6 +329,23 @@ def _publish_write(w: Write, remote: str, branch: str) -> None:
             "run `modelreg push` to publish it"
         ) from e
     fault_point("after-git-push")
+    w.finish()
+
+
+def _publish_proposal(w: Write, remote: str, branch: str) -> None:
+    """A proposal's bytes to the DVC remote, then its branch (no tags) to the Git remote."""
+    head = w.tx.new_head or w.tx.head
+    if head is None:
+        raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+    try:
+        dvcio.push_data(w.repo.root, [head])
+        sync.push_objects(w.repo, remote, branch, head, {}, [])
+    except RegistryError as e:
+        w.finish()
+        raise PublishError(
+            f"{w.tx.headline} was committed locally, but publishing to {remote!r} failed "
+            f"({e}): push the branch with `git push {remote} {branch}` after `dvc push`"
+        ) from e
     w.finish()
 
 

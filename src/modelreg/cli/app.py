@@ -273,6 +273,14 @@ def register(
     allow_unchanged: Annotated[
         bool, typer.Option("--allow-unchanged", help="Register bytes identical to the latest.")
     ] = False,
+    no_tag: Annotated[
+        bool,
+        typer.Option(
+            "--no-tag",
+            help="Propose it for a pull request: commit the pointer and index entry on this "
+            "branch, no tag (apply tags it after the merge).",
+        ),
+    ] = False,
     message: MessageOpt = None,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
@@ -299,6 +307,7 @@ def register(
         message=message,
         allow_unchanged=allow_unchanged,
         push=remote if push else None,
+        no_tag=no_tag,
     )
     typer.echo(mv.version)
 
@@ -448,7 +457,8 @@ def apply(
         return
     verb = "would create" if dry_run else "created"
     for c in changes:
-        typer.echo(f"{verb} {c.tag}: {c.action.value} {c.name} {c.version} ({c.stage})")
+        where = f" ({c.stage})" if c.stage else ""
+        typer.echo(f"{verb} {c.tag}: {c.action.value} {c.name} {c.version}{where}")
     if not changes:
         typer.echo("Nothing to apply: the tags match registry.yaml")
 
