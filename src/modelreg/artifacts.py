@@ -14,7 +14,6 @@ deleted through.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -44,16 +43,11 @@ _PREFIX_CHARS = 100  # keeps temporary names under the 255-byte file name limit
 
 def copy_verified(src: Path, dest: Path, md5: str, what: str, progress: Progress | None) -> None:
     """Copy one file, hashing the bytes as they are written; a mismatch is an error."""
-    h = hashlib.md5()
     with open(src, "rb") as fin, open(dest, "xb") as fout:
-        while chunk := fin.read(_CHUNK):
-            h.update(chunk)
-            fout.write(chunk)
-            if progress is not None:
-                progress(len(chunk))
-    if h.hexdigest() != md5:
+        actual = hashing.copy_hashing(fin, fout, progress)
+    if actual != md5:
         raise IntegrityError(
-            f"{what}: the local DVC cache object has md5 {h.hexdigest()}, expected {md5}: "
+            f"{what}: the local DVC cache object has md5 {actual}, expected {md5}: "
             f"the cache is corrupted; delete {src} and fetch again"
         )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.errors import DvcError, IntegrityError, NotFoundError, RegistryError
+from modelreg.hashing import copy_hashing
 from modelreg.untrusted import MAX_LISTING_BYTES, check_md5, is_md5, parse_dir_listing
 
 # DVC must not try to reach the network for analytics or update checks.
@@ -214,20 +215,15 @@ def _fetch_verified(
     progress: Callable[[int], None] | None,
 ) -> None:
     """Stream one file object to ``dest`` (created, never overwritten), checking its md5."""
-    h = hashlib.md5()
     with (
         _reading(store, oid, what),
         store.fs.open(store.path(oid), "rb") as fin,
         open(dest, "xb") as fout,
     ):
-        while chunk := fin.read(1 << 20):
-            h.update(chunk)
-            fout.write(chunk)
-            if progress is not None:
-                progress(len(chunk))
-    if h.hexdigest() != oid:
+        actual = copy_hashing(fin, fout, progress)
+    if actual != oid:
         raise IntegrityError(
-            f"{what}: object {oid} in the DVC remote {store.name!r} has md5 {h.hexdigest()}, "
+            f"{what}: object {oid} in the DVC remote {store.name!r} has md5 {actual}, "
             f"expected {oid}: the remote is corrupted; nothing was written"
         )
 

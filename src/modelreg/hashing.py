@@ -12,8 +12,10 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from modelreg.errors import InvalidInputError
 from modelreg.untrusted import relpath_problem
@@ -60,6 +62,20 @@ def open_regular(path: Path) -> int:
         )
     os.set_blocking(fd, True)
     return fd
+
+
+def copy_hashing(
+    src: BinaryIO, dest: BinaryIO, progress: Callable[[int], None] | None = None
+) -> str:
+    """Copy a stream, hashing the very bytes written; returns their md5.  The one way
+    modelreg moves artifact bytes, so what is verified is what was stored."""
+    h = hashlib.md5()
+    while chunk := src.read(_CHUNK):
+        h.update(chunk)
+        dest.write(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return h.hexdigest()
 
 
 def file_md5(path: Path) -> str:

@@ -252,16 +252,10 @@ class _Merger:
         ours: ModelEntry | _Absent,
         theirs: ModelEntry | _Absent,
     ) -> ModelEntry | _Absent:
-        if _same(ours, base):
-            return theirs
-        if _same(theirs, base) or _same(ours, theirs):
-            return ours
-        if isinstance(ours, _Absent) or isinstance(theirs, _Absent):
-            removed, changed = (
-                ("ours", "theirs") if isinstance(ours, _Absent) else ("theirs", "ours")
-            )
-            self.conflict(f"model {name}: {removed} removed it, {changed} changed it")
-            return ours
+        settled = self._settled(f"model {name}", base, ours, theirs)
+        if settled is not None:
+            return settled[0]
+        assert not isinstance(ours, _Absent) and not isinstance(theirs, _Absent)
         # Added on both sides: merged as if both started from an empty entry, so what each
         # added is kept and only the same field set differently conflicts.
         b = ModelEntry() if isinstance(base, _Absent) else base
@@ -282,6 +276,21 @@ class _Merger:
         self.dangling_stages(name, merged, ours, theirs)
         return merged
 
+    def _settled(self, label: str, base: T, ours: T, theirs: T) -> tuple[T] | None:
+        """The outcome when at most one side changed, or one side removed what the other
+        changed (a conflict: ours is kept); ``None`` when both changed it."""
+        if _same(ours, base):
+            return (theirs,)
+        if _same(theirs, base) or _same(ours, theirs):
+            return (ours,)
+        if isinstance(ours, _Absent) or isinstance(theirs, _Absent):
+            removed, changed = (
+                ("ours", "theirs") if isinstance(ours, _Absent) else ("theirs", "ours")
+            )
+            self.conflict(f"{label}: {removed} removed it, {changed} changed it")
+            return (ours,)
+        return None
+
     def version(
         self,
         name: str,
@@ -291,16 +300,11 @@ class _Merger:
         theirs: VersionEntry | _Absent,
     ) -> VersionEntry | _Absent:
         # A version's record is immutable apart from ``deregistered``: it is merged whole.
-        if _same(ours, base):
-            return theirs
-        if _same(theirs, base) or _same(ours, theirs):
-            return ours
-        if isinstance(ours, _Absent) or isinstance(theirs, _Absent):
-            removed, changed = (
-                ("ours", "theirs") if isinstance(ours, _Absent) else ("theirs", "ours")
-            )
-            self.conflict(f"{name} {version}: {removed} removed it, {changed} changed it")
-        elif isinstance(base, _Absent):
+        settled = self._settled(f"{name} {version}", base, ours, theirs)
+        if settled is not None:
+            return settled[0]
+        assert not isinstance(ours, _Absent) and not isinstance(theirs, _Absent)
+        if isinstance(base, _Absent):
             # Typically two offline registrations that both took the next version number.
             self.conflict(
                 f"{name} {version}: added on both sides with different {_differing(ours, theirs)}"

@@ -157,7 +157,10 @@ def _artifact_path(repo: GitRepo, path: str | os.PathLike[str]) -> tuple[Path, s
 
 
 def _next_version(
-    state: ModelState, explicit: str | None, bump: Bump, indexed: list[str] = ()  # type: ignore[assignment]
+    state: ModelState,
+    explicit: str | None,
+    bump: Bump,
+    indexed: list[str] = (),  # type: ignore[assignment]
 ) -> str:
     """The version a registration takes: ``explicit``, or the next after every version the
     tags *and* the index know (a version proposed with ``register --no-tag`` and merged,
@@ -293,16 +296,7 @@ def _index_and_tag(
         entry.labels = list(record.labels)
     entry.deprecated = False
     record = dataclasses.replace(record, description=entry.description, labels=entry.labels)
-    entry.versions[new_version] = VersionEntry(
-        tag=format_tag(tag),
-        md5=record.md5,
-        size=record.size,
-        nfiles=record.nfiles,
-        metrics=record.metrics,
-        params=record.params,
-        registered_by=record.registered_by,
-        registered_at=format_time(record.registered_at),
-    )
+    entry.versions[new_version] = version_entry(format_tag(tag), record)
     dvcfiles.update_dvc_yaml(root, name, rel, entry.description, entry.labels)
     w.save_index()
     dvc_file = dvcfiles.pointer_file(rel)
@@ -498,6 +492,21 @@ def _gto_stages(root: Path) -> list[str] | None:
     return None
 
 
+def version_entry(tag: str, record: ArtifactRecord, *, deregistered: bool = False) -> VersionEntry:
+    """The index entry of a version, from its registration record (the one mapping)."""
+    return VersionEntry(
+        tag=tag,
+        md5=record.md5,
+        size=record.size,
+        nfiles=record.nfiles,
+        metrics=record.metrics,
+        params=record.params,
+        registered_by=record.registered_by,
+        registered_at=format_time(record.registered_at),
+        deregistered=deregistered,
+    )
+
+
 def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:
     """An index entry derived from tags; descriptive fields not in tags come from ``old``."""
     entry = ModelEntry(stages=state.holders(), deprecated=state.deprecated)
@@ -509,17 +518,7 @@ def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:
         item = VersionEntry(tag=vs.tag.name, deregistered=not vs.active)
         if record is not None:
             last_record = record
-            item = VersionEntry(
-                tag=vs.tag.name,
-                md5=record.md5,
-                size=record.size,
-                nfiles=record.nfiles,
-                metrics=record.metrics,
-                params=record.params,
-                registered_by=record.registered_by,
-                registered_at=format_time(record.registered_at),
-                deregistered=not vs.active,
-            )
+            item = version_entry(vs.tag.name, record, deregistered=not vs.active)
         else:
             when = datetime.fromtimestamp(vs.tag.timestamp, tz=timezone.utc)
             item.registered_by = f"{vs.tag.tagger_name} <{vs.tag.tagger_email}>"
