@@ -189,6 +189,8 @@ def test_allow_empty_false_says_nothing_about_a_stage_never_held(
     registry.promote("churn", "v1.0.0", "production")
     with pytest.raises(PolicyError, match="may not be left empty"):
         registry.demote("churn", "production")
+    with pytest.raises(PolicyError, match="would leave stage 'production' of churn empty"):
+        registry.deprecate("churn", "v1.0.0")  # deregistering the last holder empties it
     # The file may not drop the holder either…
     text = (repo / "registry.yaml").read_text()
     (repo / "registry.yaml").write_text(text.replace("stages: {production: v1.0.0}", "stages: {}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -308,6 +309,19 @@ def rollback(
     return run_write(repo, body, push=push)
 
 
+def _refuse_emptying(index: IndexEditor, state: ModelState, probe: RawTag) -> None:
+    """``allow_empty: false`` forbids any event that leaves a held stage without a holder
+    (a deregistration of its last active holder, say); deprecating the whole model is the
+    one exception, and ``demote --force`` the way to do it on purpose."""
+    after = state.with_tag(dataclasses.replace(probe, timestamp=state.last_timestamp + 1))
+    for stage, rule in index.policy.items():
+        if not rule.allow_empty and state.holder(stage) and after.holder(stage) is None:
+            raise PolicyError(
+                f"this would leave stage {stage!r} of {state.name} empty (allow_empty: false "
+                f"in {INDEX_FILE}): promote another version to {stage!r} first"
+            )
+
+
 def _probe_unassign(state: ModelState, stage: str) -> RawTag:
     """The tag a demotion would create, for asking what would hold the stage after it."""
     holder = state.holder(stage)
@@ -352,6 +366,7 @@ def deprecate(
             headline = f"Deregister {name} {version}"
             tag = TagName(name, EventKind.DEREGISTER, version=version)
             target = state.versions[version].commit
+            _refuse_emptying(w.index, state, RawTag(format_tag(tag), target, 0, "", "", ""))
             if version in entry.versions:
                 entry.versions[version].deregistered = True
         else:
