@@ -137,7 +137,7 @@ def test_write_commands_through_the_cli(populated: Path, tmp_path: Path) -> None
     assert out == "churn v1.1.0 removed from production; it now holds v1.2.0\n"
     assert runner.invoke(app, ["deprecate", "churn", "v1.0.0"]).output == "churn@v1.0.0!\n"
     out = runner.invoke(app, ["index", "rebuild"]).output
-    assert out == "Rebuilt registry.yaml: 1 models, 3 versions\n"
+    assert out == "Rebuilt registry.yaml: 1 model, 3 versions\n"
     target = tmp_path / "deploy.pkl"
     assert runner.invoke(app, ["get", "churn#production", "-o", str(target)]).exit_code == 0
     assert target.read_text() == "c"
@@ -154,3 +154,46 @@ def test_python_dash_m(populated: Path) -> None:
         text=True,
     )
     assert proc.stdout == "v1.1.0\n"
+
+
+# -- a newcomer's first hour (issue 12, first items) ------------------------------------------
+
+
+def test_version_flag_and_attribute() -> None:
+    from importlib.metadata import version
+
+    import modelreg
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"modelreg {version('modelreg')}\n"
+    assert modelreg.__version__ == version("modelreg")
+
+
+def test_a_repeated_metric_is_refused_not_silently_dropped(registry: Registry, repo: Path) -> None:
+    write_model(repo, "a")
+    proc = modelreg(
+        repo, "register", "churn", "models/churn.pkl", "--metric", "acc=0.9", "--metric", "acc=0.8"
+    )
+    assert proc.returncode == 1 and "--metric acc given twice" in proc.stderr
+
+
+def test_compare_says_added_and_removed(registry: Registry, repo: Path) -> None:
+    write_model(repo, "a")
+    registry.register("churn", "models/churn.pkl", metrics={"acc": 0.9}, params={"C": 1})
+    write_model(repo, "b")
+    registry.register("churn", "models/churn.pkl", metrics={"f1": 0.5}, params={"C": "x"})
+    out = modelreg(repo, "compare", "churn", "v1.0.0", "v1.1.0").stdout
+    lines = {
+        line.split()[1]: line for line in out.splitlines() if line.startswith(("metric", "param"))
+    }
+    assert lines["acc"].rstrip().endswith("removed")
+    assert lines["f1"].rstrip().endswith("added")
+    assert lines["C"].rstrip().endswith("changed")
+
+
+def test_promote_latest_and_counts_in_the_singular(registry: Registry, repo: Path) -> None:
+    write_model(repo, "a")
+    registry.register("churn", "models/churn.pkl")
+    proc = modelreg(repo, "promote", "churn", "latest", "staging")
+    assert proc.returncode == 0 and proc.stdout.startswith("churn v1.0.0 -> staging"), proc.stderr
+    assert "consistent: 1 model, 1 version" in modelreg(repo, "check").stdout

@@ -120,7 +120,7 @@ def test_check_passes_on_a_sound_registry(governed: Registry, repo: Path) -> Non
     proc = modelreg(repo, "check")
     assert (proc.returncode, proc.stdout) == (
         0,
-        "registry.yaml is consistent: 1 models, 2 versions\n",
+        "registry.yaml is consistent: 1 model, 2 versions\n",
     )
     data = __import__("json").loads(modelreg(repo, "check", "--json").stdout)
     assert data == {"ok": True, "problems": [], "drift": [], "notes": []}

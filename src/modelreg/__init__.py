@@ -69,6 +69,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # From the installed distribution's metadata, read only when asked for.
+        from importlib.metadata import version
+
+        return version("modelreg")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'modelreg' has no attribute {name!r}")

@@ -87,11 +87,18 @@ def promote(
     ``extra_op`` joins the commit's ``Modelreg-Write`` trailer (a redone write names its
     original)."""
     check_name(name)
-    check_version(version)
+    if version != "latest":
+        check_version(version)
 
     def body(w: Write) -> StageChange:
+        nonlocal version
         _check_stage_allowed(w.index, stage)
         state = model_state(repo, name)
+        if version == "latest":  # as a reference says it: NAME@latest
+            latest = state.latest()
+            if latest is None:
+                raise NotFoundError(f"model {name!r} has no active version to promote")
+            version = latest
         _require_active(state, version)
         if state.deprecated:
             raise ConflictError(f"model {name!r} is deprecated: register a new version first")

@@ -119,6 +119,11 @@ def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise InvalidInputError(f"invalid --{what} {pair!r}: use KEY=VALUE")
+        if key.strip() in result and result[key.strip()] != value.strip():
+            raise InvalidInputError(
+                f"--{what} {key.strip()} given twice ({result[key.strip()]!r} and "
+                f"{value.strip()!r}): give it once"
+            )
         result[key.strip()] = value.strip()
     return result
 

@@ -72,6 +72,30 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from modelreg import __version__
+
+        typer.echo(f"modelreg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """A Git-backed model registry: versions and stages are Git tags, bytes live in DVC."""
+
+
 def _registry(repo: str) -> Registry:
     return Registry(repo)
 
@@ -416,7 +440,8 @@ def check(
             typer.echo(render.safe(f"{label}: {pair.describe()}: {hint}"))
         if report.ok:
             typer.echo(
-                f"registry.yaml is consistent: {report.models} models, {report.versions} versions"
+                f"registry.yaml is consistent: {_count(report.models, 'model')}, "
+                f"{_count(report.versions, 'version')}"
                 + (f" ({len(report.drift)} drifted stage(s))" if report.drift else "")
             )
     if not report.ok:
@@ -520,7 +545,9 @@ def index_rebuild(
     """Rewrite registry.yaml from the tags alone and commit it."""
     index = _registry(repo).rebuild_index(message=message, push=remote if push else None)
     count = sum(len(m.versions) for m in index.models.values())
-    typer.echo(f"Rebuilt registry.yaml: {len(index.models)} models, {count} versions")
+    typer.echo(
+        f"Rebuilt registry.yaml: {_count(len(index.models), 'model')}, {_count(count, 'version')}"
+    )
 
 
 # The git merge driver for registry.yaml (`.gitattributes`: `/registry.yaml merge=modelreg`).

@@ -194,7 +194,12 @@ def comparison(c: Comparison) -> str:
     rows: list[list[object]] = []
     for kind, deltas in (("metric", c.metrics), ("param", c.params)):
         for d in deltas:
-            delta = f"{d.delta:+.6g}" if d.delta is not None else ("" if d.a == d.b else "changed")
+            if d.delta is not None:
+                delta = f"{d.delta:+.6g}"
+            elif d.a is None or d.b is None:
+                delta = "added" if d.a is None else "removed"
+            else:
+                delta = "" if d.a == d.b else "changed"
             rows.append([kind, d.key, d.a, d.b, delta])
     if rows:
         lines.append(table(["", "key", c.a, c.b, "delta"], rows))
