@@ -58,3 +58,13 @@ def test_read_queries_import_no_heavy_module(
     assert "modelreg.queries" in imported  # the probe sees our own modules
     heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert heavy == []
+
+
+def test_the_read_path_names_the_write_record_as_the_transaction_does() -> None:
+    """registry.py checks for a pending repair by path, to keep the write machinery off
+    the read path; the two must agree."""
+    import inspect
+
+    from modelreg import registry, transaction
+
+    assert f'"{transaction.JOURNAL_DIR}"' in inspect.getsource(registry.Registry._reader)

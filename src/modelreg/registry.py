@@ -82,9 +82,9 @@ class Registry:
     def _reader(self, name: str | None = None, *, names_only: bool = False) -> TagReader:
         """Where a read query gets its tags: the clone, ``ls-remote``, or a cached mirror."""
         if self._local is not None:
-            from modelreg.transaction import pending
-
-            if pending(self._local.root):
+            # transaction.pending, without importing the write machinery on the read path.
+            journal = self._local.root / ".git" / "modelreg-write"
+            if journal.is_dir():
                 # The tags are the truth either way: the read answers from them.
                 import logging
 

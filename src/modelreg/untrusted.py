@@ -9,7 +9,6 @@ symbolic links in the working tree.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import posixpath
@@ -124,6 +123,8 @@ def parse_dir_listing(data: bytes, oid: str, what: str) -> list[ListingEntry]:
     entry that is both a file and a folder, so that writing the entries under a fresh folder
     can neither leave it nor collide.
     """
+    import hashlib  # only a listing needs it; the read path imports this module too
+
     oid = check_md5(oid, what, folder=True)
     expected = oid[: -len(".dir")]
     if len(data) > MAX_LISTING_BYTES:
