@@ -27,7 +27,3 @@ def fault_point(name: str) -> None:
     if _COUNTS[name] == int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
 
-
-def reached(name: str) -> int:
-    """How many times ``name`` was reached in this process (for the suite's bookkeeping)."""
-    return _COUNTS.get(name, 0)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg.errors import InvalidInputError
 from modelreg.records import ModelVersion
-from modelreg.untrusted import artifact_name, check_md5
+from modelreg.untrusted import artifact_name, check_md5, check_no_links
 
 if TYPE_CHECKING:
     from modelreg.card import Card
@@ -39,15 +39,8 @@ def _artifact_folder(root: Path, name: str) -> Path:
     (``models -> ../elsewhere``, ``models/<name> -> /somewhere``) that would make that
     write and delete happen outside the repository.  Checked before anything is created.
     """
-    folder = root
-    for part in ("models", *name.split("/")):
-        folder = folder / part
-        if folder.is_symlink():
-            link = folder.relative_to(root).as_posix()
-            raise InvalidInputError(
-                f"{link} is a symbolic link (to {os.readlink(folder)!r}): log_model writes "
-                f"models/{name} only inside the repository: replace {link} with a real folder"
-            )
+    check_no_links(root, f"models/{name}")
+    folder = root / "models" / name
     return folder
 
 

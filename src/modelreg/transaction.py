@@ -283,12 +283,6 @@ def _finish(repo: GitRepo, record: dict[str, Any]) -> None:
     repo.set_index_entries(index, record["new_head"], paths)
 
 
-def pending(repo_root: Path) -> bool:
-    """Whether an interrupted write awaits repair (cheap: no git call for a plain clone)."""
-    git = repo_root / ".git"
-    return git.is_dir() and (git / JOURNAL_DIR).is_dir()
-
-
 def recover(repo: GitRepo) -> str | None:
     """Repair what an interrupted write left; returns one line saying what, or ``None``.
 

@@ -183,6 +183,7 @@ def check_no_links(root: Path, rel: str) -> None:
         if current.is_symlink():
             where = current.relative_to(root).as_posix()
             raise InvalidInputError(
-                f"{where} is a symbolic link (to {os.readlink(current)!r}) in the repository: "
-                "modelreg writes only regular files there; replace it with a file or folder"
+                f"{where} is a symbolic link (to {os.readlink(current)!r}) in the repository, "
+                f"and modelreg never writes through links: replace {where} with a regular "
+                "file or folder"
             )
