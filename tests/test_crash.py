@@ -355,3 +355,26 @@ def test_an_index_lock_held_by_another_process_fails_before_anything_changes(
     proc = modelreg(repo, "register", "churn", "models/churn.pkl")
     assert proc.returncode == 0, proc.stderr
     assert git(repo, "status", "--porcelain") == ""  # the user's index follows HEAD
+
+
+def test_temporaries_of_killed_writes_are_removed_by_the_next_write(
+    registry: Registry, repo: Path
+) -> None:
+    """A SIGKILL while copying into the DVC cache, or while building a private index (a
+    `promote --no-tag --branch`), leaves a temporary; the next write removes it, and only
+    the ones whose process is gone."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    cache = repo / ".dvc" / "cache" / "files" / "md5"
+    cache.mkdir(parents=True, exist_ok=True)
+    planted = [
+        cache / f".modelreg-tmp-{dead.pid}-half",
+        repo / ".git" / f"modelreg-index-{dead.pid}-x",
+    ]
+    alive = [cache / f".modelreg-tmp-{os.getpid()}-busy", repo / ".git" / "modelreg-index-x"]
+    for path in planted + alive:
+        path.write_bytes(b"partial")
+    write_model(repo, "weights")
+    registry.register("churn", "models/churn.pkl")
+    assert [p.exists() for p in planted] == [False, False]
+    assert [p.exists() for p in alive] == [True, True]

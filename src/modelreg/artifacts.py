@@ -15,13 +15,11 @@ deleted through.
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from modelreg import hashing
+from modelreg import hashing, leftovers
 from modelreg.dvccache import object_path
 from modelreg.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from modelreg.gitrepo import GitRepo
@@ -34,10 +32,9 @@ Progress = Callable[[int], None]
 SizedProgress = Callable[[int, int | None], None]
 """The public form: bytes just transferred, and the artifact's total size when known."""
 
-_CHUNK = 1 << 20
 # Temporary names beside a destination: ``.<name>.modelreg-<kind>-<pid>-<random>``.  The pid
-# lets the next ``get`` to that destination remove what a killed run left, and only that.
-_LEFTOVER = re.compile(r"(?:tmp|old)-(?P<pid>[0-9]+)-")
+# lets the next ``get`` to that destination remove what a killed run left, and only that
+# (see modelreg.leftovers).
 _PREFIX_CHARS = 100  # keeps temporary names under the 255-byte file name limit
 
 
@@ -83,39 +80,19 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
-def _temp_prefix(dest: Path) -> str:
-    return f".{dest.name[:_PREFIX_CHARS]}.modelreg-"
+def _temp_prefix(dest: Path, kind: str) -> str:
+    return f".{dest.name[:_PREFIX_CHARS]}.modelreg-{kind}-"
 
 
 def _temp_folder(dest: Path, kind: str) -> Path:
     """A new folder beside ``dest`` that :func:`_clean_leftovers` recognizes."""
-    prefix = f"{_temp_prefix(dest)}{kind}-{os.getpid()}-"
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=dest.parent))
+    return leftovers.make_dir(dest.parent, _temp_prefix(dest, kind))
 
 
 def _clean_leftovers(dest: Path) -> None:
     """Remove temporaries that a killed ``get`` to ``dest`` left beside it."""
-    prefix = _temp_prefix(dest)
-    try:
-        names = os.listdir(dest.parent)
-    except OSError:
-        return
-    for name in names:
-        if not name.startswith(prefix):
-            continue
-        match = _LEFTOVER.match(name[len(prefix) :])
-        if match and not _pid_alive(int(match["pid"])):
-            _remove(dest.parent / name)
+    for kind in ("tmp", "old"):
+        leftovers.remove_dead(dest.parent, _temp_prefix(dest, kind))
 
 
 def _is_same_or_ancestor(folder: Path, of: Path) -> bool:

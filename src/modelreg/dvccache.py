@@ -15,10 +15,9 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
-from modelreg import hashing
+from modelreg import hashing, leftovers
 from modelreg.dvcfiles import pointer_file
 from modelreg.faults import fault_point
 
@@ -43,12 +42,18 @@ def default_layout(root: Path) -> bool:
     return True
 
 
+_TMP_PREFIX = ".modelreg-tmp-"
+
+
+def _tmp_folder(root: Path) -> Path:
+    return root / ".dvc" / "cache" / "files" / "md5"
+
+
 def _tmp_file(root: Path) -> tuple[int, Path]:
     """A new temporary file in the cache, on the same filesystem as the objects."""
-    folder = root / ".dvc" / "cache" / "files" / "md5"
+    folder = _tmp_folder(root)
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".modelreg-tmp-{os.getpid()}-", dir=folder)
-    return fd, Path(tmp)
+    return leftovers.make_file(folder, _TMP_PREFIX)
 
 
 def _intact(path: Path, md5: str) -> bool:
@@ -108,6 +113,8 @@ def store_listing(root: Path, data: bytes) -> str:
 
 def store(root: Path, path: Path) -> hashing.Digest:
     """Cache a file or folder artifact and return the digest of exactly what was cached."""
+    # A copy a killed register left half-written is not an object: remove it, once per call.
+    leftovers.remove_dead(_tmp_folder(root), _TMP_PREFIX)
     if not path.is_dir():
         md5, size = store_file(root, path)
         return hashing.Digest(md5, size)

@@ -12,12 +12,12 @@ import functools
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from modelreg import leftovers
 from modelreg.errors import ConflictError, GitError, NotARegistryError
 
 _FIELD = "\x00"
@@ -35,6 +35,9 @@ _TAG_FORMAT = "%00".join([*_TAG_FIELDS, "%(contents)"]) + "%1e"
 # Messages are most of a listing's bytes; a whole-registry listing leaves them out.
 _TAG_FORMAT_NO_MESSAGE = "%00".join([*_TAG_FIELDS, ""]) + "%1e"
 ZERO_OID = "0" * 40
+INDEX_TMP_PREFIX = "modelreg-index-"
+"""Private index files (``.git/modelreg-index-<pid>-…``), removed by the next write if their
+process was killed (see :mod:`modelreg.leftovers`)."""
 
 # The user-info of a URL (``user:token@``): everything between ``://`` and the last ``@``
 # before the first ``/``, which is where git and curl end it too.
@@ -243,8 +246,9 @@ class GitRepo:
     def _tree(self, parent: str | None, *update: str, tmp_dir: Path | None = None) -> str:
         """The tree of ``parent`` with ``git update-index *update`` applied, built in a
         private index file so the user's index (and what they staged) is never touched."""
-        fd, tmp_index = tempfile.mkstemp(prefix="modelreg-index-", dir=tmp_dir or self.git_dir)
+        fd, tmp_path = leftovers.make_file(tmp_dir or self.git_dir, INDEX_TMP_PREFIX)
         os.close(fd)
+        tmp_index = os.fspath(tmp_path)
         env = {"GIT_INDEX_FILE": tmp_index}
         try:
             self.run("read-tree", *([parent] if parent else ["--empty"]), env=env)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelreg import leftovers
 from modelreg.cache import cache_dir
 from modelreg.errors import DvcError, GitError, InvalidInputError
 from modelreg.gitrepo import GitRepo, RawTag, ls_remote_tags, redact
@@ -207,11 +208,11 @@ def _build_mirror(path: Path, url: str) -> None:
     step never leaves a half-made mirror that every later read of that URL trips over; a
     broken one found in its place is replaced (the folder is modelreg's own cache)."""
     import shutil
-    import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    _clean_dead_builds(path.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
+    prefix = f".{path.name}.tmp-"
+    leftovers.remove_dead(path.parent, prefix)
+    tmp = leftovers.make_dir(path.parent, prefix)
     try:
         build = Mirror(tmp, url)
         for args in (
@@ -231,22 +232,6 @@ def _build_mirror(path: Path, url: str) -> None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _clean_dead_builds(folder: Path) -> None:
-    """Remove temporary mirror folders whose building process is gone."""
-    import shutil
-
-    for item in folder.iterdir():
-        match = re.match(r"\..*\.tmp-(\d+)-", item.name)
-        if match is None:
-            continue
-        try:
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:
-            shutil.rmtree(item, ignore_errors=True)
-        except PermissionError:
-            pass
 
 
 def _write_pinned_config(root: Path, remote: str) -> None:

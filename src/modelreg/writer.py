@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from modelreg import dvcio, sync
+from modelreg import dvcio, leftovers, sync
 from modelreg.errors import (
     ConflictError,
     IndexError_,
@@ -30,7 +30,7 @@ from modelreg.errors import (
     RegistryError,
 )
 from modelreg.faults import fault_point
-from modelreg.gitrepo import GitRepo, Identity, RawTag
+from modelreg.gitrepo import INDEX_TMP_PREFIX, GitRepo, Identity, RawTag
 from modelreg.grammar import TagName, check_tag, format_tag
 from modelreg.index import INDEX_FILE, IndexEditor, parse_index, read_index_text, write_atomic
 from modelreg.locking import write_lock
@@ -187,6 +187,7 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
     identity = repo.identity()
     with write_lock(repo.git_dir):
         _repair(repo)
+        leftovers.remove_dead(repo.git_dir, INDEX_TMP_PREFIX)  # a killed `promote --branch`
         # Git never copies merge-driver settings into a clone: every write sets them.
         from modelreg.merge import ensure_merge_config
 
