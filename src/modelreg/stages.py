@@ -427,14 +427,15 @@ def apply(
         raise InvalidInputError("--adopt and --revert contradict each other: pick one")
     _refuse_uncommitted(repo)
 
-    def plan() -> tuple[Index, set[tuple[str, str]]]:
+    def plan() -> tuple[Index, set[tuple[str, str]], dict[str, ModelState]]:
         text = repo.show_file("HEAD", INDEX_FILE)
         if text is None:
             raise NotARegistryError(
                 f"no committed {INDEX_FILE} in {repo.root}: run `modelreg init`"
             )
         index = parse_index(text.decode("utf-8", "replace"))
-        drifted = [p for p in drift.differences(repo, index, all_states(repo)) if p.drifted]
+        states = all_states(repo)  # one listing serves the drift check and the whole apply
+        drifted = [p for p in drift.differences(repo, index, states) if p.drifted]
         if drifted and not (adopt or revert):
             more = f" (and {len(drifted) - 1} more)" if len(drifted) > 1 else ""
             raise ConflictError(
@@ -442,21 +443,21 @@ def apply(
                 "--adopt` to record the tags' state in the file, or `modelreg apply --revert` "
                 "to make the tags follow the file"
             )
-        return index, {(p.model, p.stage) for p in drifted} if adopt else set()
+        return index, {(p.model, p.stage) for p in drifted} if adopt else set(), states
 
     if dry_run:
-        index, skip = plan()
+        index, skip, states = plan()
 
         def pretend(tag: TagName, target: str, msg: str, state: ModelState) -> RawTag:
             return RawTag(format_tag(tag), target, state.last_timestamp + 1, "", "", msg)
 
-        return _reconcile(repo, index, pretend, message, skip)
+        return _reconcile(repo, index, states, pretend, message, skip)
 
     def body(w: Write) -> list[AppliedChange]:
-        index, adopted = plan()
+        index, adopted, states = plan()
         if adopt:
-            _adopt(w, adopted, message)
-        return _reconcile(repo, index, w.tag, message, adopted)
+            _adopt(w, adopted, states, message)
+        return _reconcile(repo, index, states, w.tag, message, adopted)
 
     return run_write(repo, body, push=push)
 
@@ -471,12 +472,16 @@ def _refuse_uncommitted(repo: GitRepo) -> None:
         )
 
 
-def _adopt(w: Write, pairs: set[tuple[str, str]], message: str | None) -> None:
+def _adopt(
+    w: Write,
+    pairs: set[tuple[str, str]],
+    states: dict[str, ModelState],
+    message: str | None,
+) -> None:
     """Record the tags' holders of ``pairs`` in the index, and index every registration
     tag the file lacks, in one commit."""
     from modelreg.operations import entry_from_state
 
-    states = all_states(w.repo)
     changed = False
     for name, stage in sorted(pairs):
         entry = w.index.entry(name)
@@ -590,13 +595,14 @@ def _first_commit_holding(repo: GitRepo, name: str, version: str) -> str:
 def _reconcile(
     repo: GitRepo,
     index: Index,
+    states: dict[str, ModelState],
     create: CreateTag,
     message: str | None,
     skip: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
 ) -> list[AppliedChange]:
     changes = []
     for name, entry in sorted(index.models.items()):
-        state = model_state(repo, name)
+        state = states.get(name) or ModelState(name)
         state, registered = _register_pending(repo, name, entry, state, create, message)
         changes += registered
         for stage in sorted(set(entry.stages) | set(state.holders())):
