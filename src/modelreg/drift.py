@@ -24,12 +24,14 @@ commit counts as older.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from modelreg.errors import IndexError_
 from modelreg.gitrepo import GitRepo
 from modelreg.grammar import EventKind
-from modelreg.index import INDEX_FILE, Index, IndexEditor
+from modelreg.index import INDEX_FILE, Index, IndexEditor, ModelEntry
 from modelreg.state import ModelState
 
 MAX_WALK = 500
@@ -73,13 +75,41 @@ def _last_stage_event(state: ModelState, stage: str) -> tuple[str, str, int] | N
     return None
 
 
-def _desired_at(text: str | None, model: str, stage: str) -> str | None:
-    if text is None:
+def index_history(
+    repo: GitRepo, limit: int | None = None
+) -> Iterator[tuple[str, int, IndexEditor | None]]:
+    """HEAD's first-parent history of ``registry.yaml``, newest first: each commit, its
+    committer time, and an editor of the file there (``None`` where it is missing or does
+    not parse).  Each revision is read and split once, however many pairs ask about it."""
+    bound = [f"-{limit}"] if limit is not None else []
+    out = repo.run(
+        "log", "--first-parent", *bound, "--format=%H %ct", "HEAD", "--", INDEX_FILE,
+        check=False,
+    ).stdout  # fmt: skip
+    for line in out.splitlines():
+        commit, when = line.split()
+        blob = repo.show_file(commit, INDEX_FILE)
+        try:
+            editor = IndexEditor(blob.decode("utf-8", "replace")) if blob is not None else None
+        except IndexError_:  # an old revision that does not parse says nothing
+            editor = None
+        yield commit, int(when), editor
+
+
+def entry_at(editor: IndexEditor | None, model: str) -> ModelEntry | None:
+    """A model's entry in one revision of :func:`index_history` (``None`` where that
+    revision, or that model's block in it, does not parse)."""
+    if editor is None:
         return None
     try:
-        return IndexEditor(text).entry(model).stages.get(stage)
-    except Exception:  # an unparsable old revision changed nothing we can compare
+        return editor.entry(model)
+    except IndexError_:
         return None
+
+
+def _desired_at(editor: IndexEditor | None, model: str, stage: str) -> str | None:
+    entry = entry_at(editor, model)
+    return entry.stages.get(stage) if entry is not None else None
 
 
 def _changed_at(
@@ -87,29 +117,22 @@ def _changed_at(
 ) -> dict[tuple[str, str], int]:
     """For each (model, stage, desired-at-HEAD): the committer time of the newest
     first-parent commit that set that desired value (0 when it was never set)."""
-    out = repo.run(
-        "log", "--first-parent", f"-{MAX_WALK}", "--format=%H %ct", "HEAD", "--", INDEX_FILE,
-        check=False,
-    ).stdout  # fmt: skip
-    commits = [(c, int(t)) for c, t in (line.split() for line in out.splitlines())]
     found: dict[tuple[str, str], int] = {}
     open_pairs = list(pairs)
     newer_time = 0
-    for commit, when in commits:
+    for _, when, editor in index_history(repo, MAX_WALK):
         if not open_pairs:
             break
-        blob = repo.show_file(commit, INDEX_FILE)
-        text = blob.decode("utf-8", "replace") if blob is not None else None
         still = []
         for model, stage, desired in open_pairs:
-            if _desired_at(text, model, stage) != desired:
+            if _desired_at(editor, model, stage) != desired:
                 found[(model, stage)] = newer_time  # the newer commit made the change
             else:
                 still.append((model, stage, desired))
         open_pairs = still
         newer_time = when
     for model, stage, _ in open_pairs:
-        found[(model, stage)] = newer_time if commits else 0
+        found[(model, stage)] = newer_time
     return found
 
 

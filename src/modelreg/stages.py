@@ -576,16 +576,11 @@ def _parse_time(text: str | None) -> datetime:
 def _first_commit_holding(repo: GitRepo, name: str, version: str) -> str:
     """The oldest commit of HEAD's first-parent history, in the unbroken run back from HEAD,
     whose ``registry.yaml`` lists ``name``'s ``version``."""
-    out = repo.out("log", "--first-parent", "--format=%H", "HEAD", "--", INDEX_FILE)
     found = None
-    for commit in out.split():
-        blob = repo.show_file(commit, INDEX_FILE)
-        try:
-            listed = blob is not None and version in IndexEditor(blob.decode()).entry(name).versions
-        except Exception:  # an old revision that does not parse ends the run
-            listed = False
-        if not listed:
-            break
+    for commit, _, editor in drift.index_history(repo):
+        entry = drift.entry_at(editor, name)
+        if entry is None or version not in entry.versions:
+            break  # an old revision without it (or that does not parse) ends the run
         found = commit
     if found is None:
         raise ConflictError(f"{name} {version} is not in the committed {INDEX_FILE}: commit it")
