@@ -26,4 +26,3 @@ def fault_point(name: str) -> None:
     _COUNTS[name] = _COUNTS.get(name, 0) + 1
     if _COUNTS[name] == int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
-
