@@ -584,12 +584,6 @@ def test_modelreg_reads_what_gto_writes(
     check.verify(gto_session, literal=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known divergence: GTO orders same-second tags by date alone (ties: lowest SemVer "
-    "wins), modelreg by counter; SPEC section 2 asks for both 'counters give the order' and "
-    "'the same answer as gto show on every repository'",
-)
 def test_same_second_assignments_read_as_gto_reads_them(
     repo: Path, gto_session: GtoSession
 ) -> None:

@@ -91,11 +91,89 @@ def test_deprecation_hides_everything_until_a_new_event() -> None:
     assert state.holder("prod") == "v1.0.0"
 
 
-def test_counters_order_events_even_when_dates_disagree() -> None:
+def test_dates_order_events_even_when_counters_disagree() -> None:
+    """GTO orders by tagger date; a counter that says otherwise (two clones that did not
+    fetch, clock skew) does not count."""
     log = Log().register("v1.0.0").register("v1.1.0")
-    log.assign("v1.0.0", "prod", ts=1_800_000_000)  # counter 1, clock skewed far ahead
-    log.assign("v1.1.0", "prod", ts=1_700_000_100)  # counter 2, earlier date
-    assert replay("m", log.tags).holder("prod") == "v1.1.0"
+    log.assign("v1.0.0", "prod", ts=1_800_000_000)  # counter 1, dated last
+    log.assign("v1.1.0", "prod", ts=1_700_000_100)  # counter 2, dated earlier
+    assert replay("m", log.tags).holder("prod") == "v1.0.0"
+
+
+SECOND = 1_750_000_000
+
+
+def _at(name: str, version: str, ts: int = SECOND) -> RawTag:
+    return RawTag(name, COMMITS[version], ts, "A", "a@x", "m")
+
+
+def test_same_second_assignments_go_to_the_version_registered_first() -> None:
+    """Not the higher SemVer, nor the higher counter: GTO keeps the older version."""
+    tags = [
+        _at("m@v1.1.0", "v1.1.0", SECOND - 20),  # registered first, though higher in SemVer
+        _at("m@v1.0.0", "v1.0.0", SECOND - 10),
+        _at("m#prod#2", "v1.0.0"),
+        _at("m#prod#1", "v1.1.0"),
+    ]
+    assert replay("m", tags).holder("prod") == "v1.1.0"
+    tags[0], tags[1] = (
+        _at("m@v1.1.0", "v1.1.0", SECOND - 10),
+        _at("m@v1.0.0", "v1.0.0", SECOND - 20),
+    )
+    assert replay("m", tags).holder("prod") == "v1.0.0"
+
+
+def test_same_second_registrations_tie_by_tag_name() -> None:
+    """Registered in one second, the first by tag name counts as registered first."""
+    tags = [
+        _at("m@v1.1.0", "v1.1.0", SECOND - 5),
+        _at("m@v1.0.0", "v1.0.0", SECOND - 5),
+        _at("m#prod#1", "v1.1.0"),
+        _at("m#prod#2", "v1.0.0"),
+    ]
+    assert replay("m", tags).holder("prod") == "v1.0.0"
+
+
+def test_an_unassignment_in_the_same_second_wins() -> None:
+    tags = [
+        _at("m@v1.0.0", "v1.0.0", SECOND - 5),
+        _at("m#prod!#2", "v1.0.0"),
+        _at("m#prod#3", "v1.0.0"),
+    ]
+    assert replay("m", tags).holder("prod") is None
+
+
+def test_a_deregistration_in_the_same_second_wins() -> None:
+    tags = [_at("m@v1.0.0", "v1.0.0"), _at("m@v1.0.0!", "v1.0.0")]
+    assert replay("m", tags).latest() is None
+    reregistered = [_at("m@v1.0.0", "v1.0.0", SECOND - 9), _at("m@v1.0.0!", "v1.0.0", SECOND - 5)]
+    reregistered.append(_at("m@v1.0.0#3", "v1.0.0"))
+    assert replay("m", reregistered).latest() == "v1.0.0"
+
+
+def test_any_event_in_the_second_of_a_deprecation_keeps_the_model() -> None:
+    tags = [_at("m@v1.0.0", "v1.0.0", SECOND - 5), _at("m#prod#1", "v1.0.0", SECOND - 5)]
+    assert replay("m", [*tags, _at("m@deprecated", "v1.0.0")]).deprecated
+    same = [*tags, _at("m@deprecated", "v1.0.0"), _at("m#dev#2", "v1.0.0")]
+    assert not replay("m", same).deprecated
+    assert replay("m", same).holder("prod") == "v1.0.0"
+
+
+def test_build_metadata_ties_go_to_the_version_registered_last() -> None:
+    tags = [_at("m@v1.0.0+b", "v1.0.0", SECOND - 5), _at("m@v1.0.0+a", "v1.1.0", SECOND)]
+    assert replay("m", tags).latest() == "v1.0.0+a"
+    tags = [_at("m@v1.0.0+a", "v1.0.0", SECOND - 5), _at("m@v1.0.0+b", "v1.1.0", SECOND)]
+    assert replay("m", tags).latest() == "v1.0.0+b"
+
+
+def test_state_at_an_instant_includes_events_dated_then() -> None:
+    log = Log().register("v1.0.0").register("v1.1.0").assign("v1.0.0", "prod")
+    moment = log.t
+    log.assign("v1.1.0", "prod")
+    state = replay("m", log.tags)
+    assert state.until(moment).holder("prod") == "v1.0.0"
+    assert state.until(moment - 1).holder("prod") is None
+    assert state.holder("prod") == "v1.1.0"
 
 
 def test_simple_stage_tags_are_ordered_by_date() -> None:

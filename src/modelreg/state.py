@@ -1,13 +1,24 @@
-"""Replay one model's tags into its current state.  Pure: tags in, state out.
+"""Replay one model's tags into its state.  Pure: tags in, state out.
 
-Order of events: tags with a counter (``#N``) are ordered by it; tags without one (version and
-deprecation tags, GTO's "simple" stage tags) are placed by tagger date.  The rules that follow
-are GTO's, so both tools give the same answer on the same repository:
+The rules are GTO's, so ``modelreg which``, ``gto show NAME#STAGE`` and ``dvc artifacts get
+--stage`` name the same version on any repository, whoever wrote its tags.  GTO orders events
+by tagger date alone (one-second resolution); ``#N`` counters play no part.  Within one second
+it settles ties by fixed rules, reproduced here (tests/test_gto_compat.py replays both tools):
 
-* a version is active while its last version event is a registration;
-* a (version, stage) pair is active while its last event is an assignment;
-* a stage is held by the active pair of an active version with the most recent assignment;
-* a model is deprecated while its most recent event is a deprecation.
+* a version is active while its newest registration is newer than its newest deregistration
+  (same second: deregistered); a commit that holds a stage without any registration is a
+  version known by its hash;
+* a (version, stage) pair is active while its newest assignment is newer than its newest
+  unassignment (same second: unassigned);
+* a stage is held by the active pair of an active version with the newest assignment; pairs
+  assigned in the same second go to the version registered first;
+* the model is deprecated while a deprecation is newer than every other event of the model
+  (same second: not deprecated);
+* latest is the greatest active SemVer version; versions equal but for build metadata go to
+  the one registered last.
+
+Where GTO's own reading is a bug (a hash holder it cannot unassign, a commit date that revives
+a deprecated model), modelreg keeps the sensible answer; the README lists these differences.
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from modelreg.records import Event
 from modelreg.semver import Version, is_version, sort_key
 from modelreg.tagmessage import human_text
 
-# Same-second ties between uncounted tags resolve in the order a lifecycle allows.
+# Order of display for events in one second (history), the order a lifecycle allows.
 _PRIORITY = {
     EventKind.DEPRECATE: 0,
     EventKind.REGISTER: 1,
@@ -61,22 +72,56 @@ class TagEvent:
         )
 
 
+def _newer(a: int | None, b: int | None) -> bool:
+    """Whether an addition dated ``a`` outlives a removal dated ``b`` (a tie removes)."""
+    return a is not None and (b is None or a > b)
+
+
+@dataclass
+class StagePair:
+    """One version's history in one stage: its newest assignment and unassignment dates."""
+
+    assigned: int | None = None
+    unassigned: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return _newer(self.assigned, self.unassigned)
+
+
 @dataclass
 class VersionState:
     """One version: where it lives and whether it still counts."""
 
     version: str
     commit: str
+    # The newest registration tag: its message carries the version's record.
     tag: RawTag | None = None
-    deregistered: bool = False
+    registered_at: int | None = None
+    deregistered_at: int | None = None
+    # Place in GTO's list of versions (first registration or deregistration event first).
+    order: int = 0
+    # Newest stage event: a hash version's date, which GTO uses in ties.
+    last_stage_event: int = 0
 
     @property
     def registered(self) -> bool:
         return self.tag is not None
 
     @property
+    def deregistered(self) -> bool:
+        return not self.active
+
+    @property
     def active(self) -> bool:
-        return not self.deregistered
+        if self.registered_at is None and self.deregistered_at is None:
+            return True  # known by its hash from stage tags alone
+        return _newer(self.registered_at, self.deregistered_at)
+
+    @property
+    def created_at(self) -> int:
+        """GTO's date of the version: its newest registration, else its newest stage event."""
+        return self.registered_at if self.registered_at is not None else self.last_stage_event
 
 
 @dataclass
@@ -84,16 +129,27 @@ class ModelState:
     """Everything a query needs to know about one model, derived from its tags."""
 
     name: str
+    # Every event, in date order (ties in lifecycle order), for history and replays.
     events: list[TagEvent] = field(default_factory=list)
     versions: dict[str, VersionState] = field(default_factory=dict)
     by_commit: dict[str, str] = field(default_factory=dict)
-    deprecated: bool = False
-    # (version, stage) -> position of its last assignment, for pairs that are active.
-    active_pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], StagePair] = field(default_factory=dict)
+    deprecated_at: int | None = None
+    # Newest event other than a deprecation (GTO lets any of them revive the model).
+    last_version_event: int | None = None
 
     @property
     def exists(self) -> bool:
         return bool(self.events)
+
+    @property
+    def deprecated(self) -> bool:
+        return _newer(self.deprecated_at, self.last_version_event)
+
+    @property
+    def active_pairs(self) -> dict[tuple[str, str], int]:
+        """(version, stage) -> date of its assignment, for pairs assigned now."""
+        return {key: p.assigned for key, p in self.pairs.items() if p.active and p.assigned}
 
     @property
     def max_counter(self) -> int:
@@ -107,13 +163,16 @@ class ModelState:
         """stage -> version, for every stage held now (none while deprecated)."""
         if self.deprecated:
             return {}
-        best: dict[str, tuple[int, str]] = {}
-        for (version, stage), pos in self.active_pairs.items():
-            state = self.versions.get(version)
-            if state is None or not state.active:
+        best: dict[str, tuple[tuple[int, int, int], str]] = {}
+        for (version, stage), pair in self.pairs.items():
+            vs = self.versions.get(version)
+            if vs is None or not vs.active or not pair.active or pair.assigned is None:
                 continue
-            if stage not in best or pos > best[stage][0]:
-                best[stage] = (pos, version)
+            # Newest assignment wins; in a tie, the version GTO lists first (oldest, then
+            # first made).
+            key = (pair.assigned, -vs.created_at, -vs.order)
+            if stage not in best or key > best[stage][0]:
+                best[stage] = (key, version)
         return {stage: version for stage, (_, version) in sorted(best.items())}
 
     def holder(self, stage: str) -> str | None:
@@ -126,6 +185,10 @@ class ModelState:
         """The state after one more tag (a write's new tag, or one it considers making)."""
         return replay(self.name, [*(e.raw for e in self.events), raw])
 
+    def until(self, timestamp: int) -> ModelState:
+        """The state as it was at ``timestamp`` (events dated then included)."""
+        return replay(self.name, [e.raw for e in self.events if e.raw.timestamp <= timestamp])
+
     def held_stages(self, version: str) -> set[str]:
         """Every stage ``version`` was ever assigned, whether it still holds it or not."""
         return {
@@ -135,8 +198,11 @@ class ModelState:
         }
 
     def active_versions(self) -> list[str]:
-        """Registered, not deregistered SemVer versions, lowest first."""
-        return sorted(self._active_semver(), key=sort_key)
+        """Registered, active SemVer versions, lowest first (equal ones: registered first)."""
+        return sorted(self._active_semver(), key=self._latest_key)
+
+    def _latest_key(self, version: str) -> tuple[tuple[int, tuple[object, ...]], int]:
+        return (sort_key(version), self.versions[version].order)
 
     def _active_semver(self) -> list[str]:
         return [v for v, s in self.versions.items() if s.registered and s.active and is_version(v)]
@@ -149,21 +215,7 @@ class ModelState:
         if self.deprecated:
             return None
         found = self._active_semver()
-        return max(found, key=sort_key) if found else None
-
-
-def _order(events: list[TagEvent]) -> list[TagEvent]:
-    """Tagger date places events; among counted tags, the counter alone decides."""
-    by_date = sorted(
-        events,
-        key=lambda e: (e.raw.timestamp, _PRIORITY[e.kind], e.parsed.counter or 0, e.raw.name),
-    )
-    counted = sorted(
-        (e for e in by_date if e.parsed.counter is not None),
-        key=lambda e: (e.parsed.counter or 0, e.raw.timestamp),
-    )
-    it = iter(counted)
-    return [next(it) if e.parsed.counter is not None else e for e in by_date]
+        return max(found, key=self._latest_key) if found else None
 
 
 def replay(name: str, tags: Iterable[RawTag]) -> ModelState:
@@ -179,51 +231,66 @@ def replay(name: str, tags: Iterable[RawTag]) -> ModelState:
 def replay_parsed(name: str, parsed: list[tuple[TagName, RawTag]]) -> ModelState:
     """:func:`replay` for tags already parsed (a whole-registry listing parses each once)."""
     state = ModelState(name)
-    # Versions first: stage tags name a commit, and the version registered there gives it
-    # its version (GTO's rule; a commit without one is known by its hash).
-    for tag, raw in parsed:
-        if tag.kind is EventKind.REGISTER and tag.version is not None:
-            state.versions[tag.version] = VersionState(tag.version, raw.commit, raw)
-            state.by_commit.setdefault(raw.commit, tag.version)
+    # GTO reads version tags before stage tags, each kind in (date, name) order: versions
+    # exist first, so a stage tag's commit gives it its version whatever the dates.
+    ordered = sorted(parsed, key=lambda item: (item[1].timestamp, item[1].name))
+    for tag, raw in ordered:
+        if tag.kind in (EventKind.REGISTER, EventKind.DEREGISTER) and tag.version is not None:
+            vs = state.versions.get(tag.version)
+            if vs is None:
+                vs = VersionState(tag.version, raw.commit, order=len(state.versions))
+                state.versions[tag.version] = vs
+                state.by_commit.setdefault(raw.commit, tag.version)
+            if tag.kind is EventKind.REGISTER:
+                vs.tag, vs.commit, vs.registered_at = raw, raw.commit, raw.timestamp
     events = []
-    for tag, raw in parsed:
+    for tag, raw in ordered:
         if tag.kind in (EventKind.ASSIGN, EventKind.UNASSIGN):
             version: str | None = state.by_commit.get(raw.commit, raw.commit)
         else:
             version = tag.version
         events.append(TagEvent(tag, raw, version))
-    state.events = _order(events)
-    for pos, event in enumerate(state.events):
-        _apply(state, pos, event)
+    for event in events:
+        _apply(state, event)
+    state.events = sorted(
+        events,
+        key=lambda e: (e.raw.timestamp, _PRIORITY[e.kind], e.parsed.counter or 0, e.raw.name),
+    )
     return state
+
+
+def _apply(state: ModelState, event: TagEvent) -> None:
+    """Fold one event into the state's newest-date aggregates (order-independent)."""
+    kind, version, stage, when = event.kind, event.version, event.parsed.stage, event.raw.timestamp
+    if kind is EventKind.DEPRECATE:
+        state.deprecated_at = max(when, state.deprecated_at or when)
+        return
+    state.last_version_event = max(when, state.last_version_event or when)
+    if version is None:
+        return
+    if kind is EventKind.DEREGISTER:
+        vs = state.versions[version]
+        vs.deregistered_at = max(when, vs.deregistered_at or when)
+    elif kind in (EventKind.ASSIGN, EventKind.UNASSIGN) and stage is not None:
+        vs = state.versions.get(version)
+        if vs is None:  # a commit without a registration: a version known by its hash
+            vs = VersionState(version, event.raw.commit, order=len(state.versions))
+            state.versions[version] = vs
+        vs.last_stage_event = max(when, vs.last_stage_event)
+        pair = state.pairs.setdefault((version, stage), StagePair())
+        if kind is EventKind.ASSIGN:
+            pair.assigned = max(when, pair.assigned or when)
+        else:
+            pair.unassigned = max(when, pair.unassigned or when)
 
 
 def holder_sequence(state: ModelState, stage: str) -> list[str]:
     """Every version that held ``stage``, in the order they took it (consecutive repeats
     collapsed); the last is the current holder.  Used by rollback, so it may replay."""
-    probe = ModelState(
-        state.name,
-        versions={v: VersionState(s.version, s.commit, s.tag) for v, s in state.versions.items()},
-    )
     sequence: list[str] = []
-    for pos, event in enumerate(state.events):
-        _apply(probe, pos, event)
-        holder = probe.holder(stage)
+    stamps = sorted({e.raw.timestamp for e in state.events})
+    for stamp in stamps:
+        holder = state.until(stamp).holder(stage)
         if holder is not None and (not sequence or sequence[-1] != holder):
             sequence.append(holder)
     return sequence
-
-
-def _apply(state: ModelState, pos: int, event: TagEvent) -> None:
-    kind, version, stage = event.kind, event.version, event.parsed.stage
-    state.deprecated = kind is EventKind.DEPRECATE
-    if kind is EventKind.DEREGISTER and version is not None:
-        vs = state.versions.setdefault(version, VersionState(version, event.raw.commit))
-        vs.deregistered = True
-    elif kind is EventKind.REGISTER and version is not None:
-        state.versions[version].deregistered = False
-    elif kind is EventKind.ASSIGN and version is not None and stage is not None:
-        state.versions.setdefault(version, VersionState(version, event.raw.commit))
-        state.active_pairs[(version, stage)] = pos
-    elif kind is EventKind.UNASSIGN and version is not None and stage is not None:
-        state.active_pairs.pop((version, stage), None)
