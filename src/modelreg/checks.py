@@ -13,7 +13,7 @@ from modelreg import drift, policy
 from modelreg.drift import PairState
 from modelreg.errors import IndexError_, InvalidInputError
 from modelreg.gitrepo import GitRepo
-from modelreg.grammar import is_name
+from modelreg.grammar import EventKind, is_name
 from modelreg.index import (
     INDEX_FILE,
     Index,
@@ -26,7 +26,7 @@ from modelreg.index import (
 )
 from modelreg.queries import all_states
 from modelreg.semver import is_version
-from modelreg.state import ModelState
+from modelreg.state import ModelState, TagEvent
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ class Report:
     strict: bool = False
     # Notes that fail nothing (the merge driver missing in this clone, say).
     notes: list[str] = field(default_factory=list)
+    # Tags whose ``#N`` counters contradict their dates: readers go by the dates, which may
+    # not be the order their writers meant.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +100,7 @@ def check(
     report.drift = [p for p in drift.differences(repo, index, states) if p.drifted]
     drifted = {(p.model, p.stage) for p in report.drift}
     report.problems += _stages(index, states, at, drifted)
+    report.warnings = order_warnings(states)
     from modelreg.merge import driver_configured
 
     if not driver_configured(repo):
@@ -109,6 +113,39 @@ def check(
     if remote:
         report.problems += _remote_objects(repo.root, index, at, verify)
     return report
+
+
+def order_warnings(states: dict[str, ModelState]) -> list[str]:
+    """One line per stage tag whose counter says it came later than a tag dated after it.
+
+    GTO, DVC and modelreg all order events by date, so such a tag counts as the earlier
+    event: two clones that tagged without fetching, or a clock set wrong, can do that.
+    """
+    warnings = []
+    for name, state in states.items():
+        counted = sorted(
+            (e for e in state.events if e.parsed.counter is not None and e.parsed.stage),
+            key=lambda e: e.parsed.counter or 0,
+        )
+        newest = None
+        for event in counted:
+            if newest is not None and event.raw.timestamp < newest.raw.timestamp:
+                warnings.append(
+                    f"{name}: {event.raw.name} is dated before {newest.raw.name}, so every "
+                    f"reader (GTO, DVC, modelreg) counts it as the earlier event; if "
+                    f"{event.parsed.stage} should follow the counters, {_redo(name, event)}"
+                )
+            if newest is None or event.raw.timestamp >= newest.raw.timestamp:
+                newest = event
+    return warnings
+
+
+def _redo(name: str, event: TagEvent) -> str:
+    """The command that makes ``event`` the newest of its stage again."""
+    stage = event.parsed.stage
+    if event.kind is EventKind.ASSIGN:
+        return f"assign it again: `modelreg promote {name} {event.version} {stage}`"
+    return f"unassign it again: `modelreg demote {name} {stage}`"
 
 
 def _problem(rule: str, error: IndexError_) -> Problem:

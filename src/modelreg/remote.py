@@ -27,6 +27,7 @@ from modelreg.cache import cache_dir
 from modelreg.errors import DvcError, GitError, InvalidInputError
 from modelreg.gitrepo import GitRepo, RawTag, ls_remote_tags, redact
 from modelreg.grammar import EventKind, parse_tag
+from modelreg.semver import sort_key
 
 if TYPE_CHECKING:
     from modelreg.artifacts import SizedProgress
@@ -91,15 +92,30 @@ class LsRemoteReader:
 
 
 def names_decide(tags: Sequence[RawTag]) -> bool:
-    """Whether tag names alone order these events (no deprecation, every stage tag counted)."""
+    """Whether tag names alone answer ``which`` and ``latest`` as the dates would.
+
+    ``ls-remote`` lists names, not dates, and readers order events by date.  Names settle the
+    answer only where nothing competes: no deprecation, no deregistration, at most one tag
+    per stage, and no two versions equal but for build metadata.  Otherwise the model's tag
+    objects (not its files) are fetched.
+    """
+    stages: set[str] = set()
+    precedences: set[tuple[object, ...]] = set()
     for raw in tags:
         parsed = parse_tag(raw.name)
         if parsed is None:
             continue
-        if parsed.kind is EventKind.DEPRECATE:
+        if parsed.kind in (EventKind.DEPRECATE, EventKind.DEREGISTER):
             return False
-        if parsed.kind in (EventKind.ASSIGN, EventKind.UNASSIGN) and parsed.counter is None:
-            return False
+        if parsed.stage is not None:
+            if parsed.stage in stages:
+                return False
+            stages.add(parsed.stage)
+        elif parsed.version is not None:
+            precedence = sort_key(parsed.version)
+            if precedence in precedences:
+                return False
+            precedences.add(precedence)
     return True
 
 

@@ -33,7 +33,7 @@ from modelreg.records import Event
 from modelreg.semver import Version, is_version, sort_key
 from modelreg.tagmessage import human_text
 
-# Order of display for events in one second (history), the order a lifecycle allows.
+# Order of display for events in one second (history): GTO's, the order a lifecycle allows.
 _PRIORITY = {
     EventKind.DEPRECATE: 0,
     EventKind.REGISTER: 1,
@@ -252,11 +252,36 @@ def replay_parsed(name: str, parsed: list[tuple[TagName, RawTag]]) -> ModelState
         events.append(TagEvent(tag, raw, version))
     for event in events:
         _apply(state, event)
-    state.events = sorted(
-        events,
-        key=lambda e: (e.raw.timestamp, _PRIORITY[e.kind], e.parsed.counter or 0, e.raw.name),
-    )
+    state.events = _display_order(state, events)
     return state
+
+
+def _display_order(state: ModelState, events: list[TagEvent]) -> list[TagEvent]:
+    """Oldest first, as ``gto history`` lists them (newest first) read backwards.
+
+    By date, then lifecycle (deprecation, registration, deregistration, assignment,
+    unassignment); events alike in both follow GTO's lists: deprecations as tagged, a
+    version's events by the version's place (first registered first), then its stages in the
+    order they were first used, each as tagged.
+    """
+    stage_places: dict[tuple[str | None, str | None], int] = {}
+    keys: list[tuple[int, int, int, int, int]] = []
+    for place, event in enumerate(events):
+        kind, when = event.kind, event.raw.timestamp
+        if kind is EventKind.DEPRECATE or event.version is None:
+            keys.append((-when, -_PRIORITY[kind], 0, 0, place))
+            continue
+        stage_place = stage_places.setdefault(
+            (event.version, event.parsed.stage), len(stage_places)
+        )
+        version_place = (
+            state.versions[event.version].order if event.version in state.versions else 0
+        )
+        # GTO reverses a version's list of events, whose stage events it reversed already.
+        within = place if event.parsed.stage is not None else -place
+        keys.append((-when, -_PRIORITY[kind], version_place, -stage_place, within))
+    newest_first = sorted(range(len(events)), key=keys.__getitem__)
+    return [events[i] for i in reversed(newest_first)]
 
 
 def _apply(state: ModelState, event: TagEvent) -> None:
@@ -269,8 +294,8 @@ def _apply(state: ModelState, event: TagEvent) -> None:
     if version is None:
         return
     if kind is EventKind.DEREGISTER:
-        vs = state.versions[version]
-        vs.deregistered_at = max(when, vs.deregistered_at or when)
+        gone = state.versions[version]
+        gone.deregistered_at = max(when, gone.deregistered_at or when)
     elif kind in (EventKind.ASSIGN, EventKind.UNASSIGN) and stage is not None:
         vs = state.versions.get(version)
         if vs is None:  # a commit without a registration: a version known by its hash

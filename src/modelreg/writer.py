@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from modelreg import dvcio, leftovers, sync
+from modelreg.dating import tag_date
 from modelreg.errors import (
     ConflictError,
     IndexError_,
@@ -98,15 +99,16 @@ class Write:
         fault_point("after-index-file")
 
     def tag(self, tag: TagName, target: str, message: str, state: ModelState) -> RawTag:
-        """Create a tag object dated strictly after the model's previous event.
+        """Create a tag object dated truthfully, after the model's previous event wherever
+        the order within one second matters (:func:`modelreg.dating.tag_date`).
 
-        GTO orders events by tagger date alone (one-second resolution); a later date keeps
-        both tools agreeing when events come in the same second.  Returns the tag as a
-        listing would show it, so callers can replay it without listing the tags again.
+        Returns the tag as a listing would show it, so callers can replay it without listing
+        the tags again.
         """
         name = check_tag(format_tag(tag))
         self.require_registry_branch()
-        when = max(int(time.time()), state.last_timestamp + 1)
+        draft = RawTag(name, target, 0, self.identity.name, self.identity.email, message)
+        when = tag_date(state, draft)
         obj = self.repo.make_tag(name, target, message, when, self.identity)
         self.tx.tagged(name, obj)
         if not self.tx.new_head:

@@ -426,6 +426,7 @@ def check(
                     "problems": report.problems,
                     "drift": report.drift,
                     "notes": report.notes,
+                    "warnings": report.warnings,
                 }
             )
         )
@@ -434,6 +435,8 @@ def check(
             typer.echo(render.safe(str(problem)))
         for note in report.notes:
             typer.echo(render.safe(f"note: {note}"))
+        for warning in report.warnings:
+            typer.echo(render.safe(f"warning: {warning}"))
         for pair in report.drift:
             label = "error" if strict else "warning"
             hint = "run `modelreg apply --adopt` to record it, or `modelreg apply --revert`"
