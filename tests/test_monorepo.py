@@ -507,3 +507,15 @@ def test_modelreg_reads_what_gto_writes_for_folder_models(
     assert sorted(index["models"]) == ["churn", NAME]
     assert index["models"][NAME]["stages"] == {"prod": "v1.0.0", "staging": "v1.1.0"}
     ok(modelreg(repo, "check", "--strict"))
+
+
+def test_apply_refuses_an_index_key_no_tag_can_name(registry: Registry, repo: Path) -> None:
+    write_model(repo, b"one", MODEL)
+    registry.register(NAME, MODEL)
+    index = repo / "registry.yaml"
+    index.write_text(index.read_text().replace(f"  {NAME}:", "  dir/sub/:churn:"))
+    git(repo, "commit", "-qm", "Hand edit", "--", "registry.yaml")
+    before = snapshot(repo)
+    one_line_error(modelreg(repo, "apply"), "'dir/sub/:churn'", "ends with '/'")
+    assert snapshot(repo) == before
+    assert "dir/sub/:churn" in str(registry.check().problems[0])
