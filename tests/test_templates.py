@@ -172,6 +172,9 @@ def github_filter_matches(patterns: list[str], ref: str) -> bool:
         ("churn#production#3", True),
         ("team/churn#prod#3", True),
         ("team/churn#eu/prod#12", True),
+        ("dir/sub=churn#prod#3", True),
+        ("dir/sub.v2=team/churn#eu/prod#4", True),
+        ("dir/sub=churn#prod!#5", False),
         ("churn#production!#8", False),
         ("team/churn#prod!#4", False),
         ("churn@v1.0.0", False),
@@ -191,6 +194,7 @@ def test_github_tag_trigger_and_parser(tmp_path: Path, tag: str, deploys: bool) 
     pairs = json.loads(output.read_text().removeprefix("pairs="))
     if deploys:
         model, rest = tag.split("#", 1)
+        model = model.replace("=", ":")  # a monorepo model's user form
         assert pairs == [{"model": model, "stage": rest.rsplit("#", 1)[0]}]
     else:
         assert pairs == []

@@ -13,7 +13,7 @@ from modelreg import drift, policy
 from modelreg.drift import PairState
 from modelreg.errors import IndexError_, InvalidInputError
 from modelreg.gitrepo import GitRepo
-from modelreg.grammar import EventKind, is_name
+from modelreg.grammar import EventKind, TagName, format_tag, is_model_name, is_name
 from modelreg.index import (
     INDEX_FILE,
     Index,
@@ -198,7 +198,7 @@ def _names(index: Index, at: _Locator) -> list[Problem]:
             except InvalidInputError as e:
                 problems.append(Problem("policy", str(e), at("policy", stage, "metrics", metric)))
     for name, entry in index.models.items():
-        if not is_name(name):
+        if not is_model_name(name):
             problems.append(
                 Problem("names", f"invalid model name {name!r}", at("models", name), name)
             )
@@ -208,13 +208,16 @@ def _names(index: Index, at: _Locator) -> list[Problem]:
                 problems.append(
                     Problem("names", f"invalid version {version!r}", line, name, version)
                 )
-            elif item.tag != f"{name}@{version}":
+            elif item.tag != (tag := _tag_of(name, version)):
                 problems.append(
-                    Problem(
-                        "names", f"tag {item.tag!r} should be {name}@{version}", line, name, version
-                    )
+                    Problem("names", f"tag {item.tag!r} should be {tag}", line, name, version)
                 )
     return problems
+
+
+def _tag_of(name: str, version: str) -> str:
+    """The registration tag of a version (``dir/sub=name@v1.0.0`` for ``dir/sub:name``)."""
+    return format_tag(TagName(name, EventKind.REGISTER, version=version))
 
 
 def _tags(index: Index, states: dict[str, ModelState], at: _Locator) -> list[Problem]:
@@ -227,7 +230,7 @@ def _tags(index: Index, states: dict[str, ModelState], at: _Locator) -> list[Pro
                 problems.append(
                     Problem(
                         "tags",
-                        f"no tag {name}@{version}: the index lists a version that "
+                        f"no tag {_tag_of(name, version)}: the index lists a version that "
                         "was never registered",
                         at("models", name, "versions", version),
                         name,
@@ -241,7 +244,7 @@ def _tags(index: Index, states: dict[str, ModelState], at: _Locator) -> list[Pro
                 problems.append(
                     Problem(
                         "tags",
-                        f"tag {name}@{version} is missing from the index: run "
+                        f"tag {_tag_of(name, version)} is missing from the index: run "
                         "`modelreg index rebuild`",
                         at("models", name),
                         name,

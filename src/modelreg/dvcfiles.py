@@ -1,8 +1,10 @@
 """DVC's files, read and written without importing DVC: ``PATH.dvc`` and ``dvc.yaml``.
 
 ``dvc.yaml``'s ``artifacts:`` section is what ``dvc artifacts get``, DVC Studio and GTO read to
-find a model's path at a tagged commit.  It is edited with ruamel's round-trip mode so the
-user's comments and stage definitions survive.
+find a model's path at a tagged commit.  A monorepo model ``dir/sub:name`` is declared as
+``name`` in ``dir/sub/dvc.yaml`` with its path relative to ``dir/sub`` (DVC's layout); the
+functions here take and return paths relative to the repository root.  ``dvc.yaml`` is edited
+with ruamel's round-trip mode so the user's comments and stage definitions survive.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.errors import DvcError
+from modelreg.grammar import split_name
 from modelreg.untrusted import check_md5, check_relpath, check_size
 
 DVC_YAML = "dvc.yaml"
@@ -72,14 +75,23 @@ def parse_pointer(text: bytes | str, dvc_file: str) -> Pointer:
     )
 
 
-def artifact_path_at(dvc_yaml: bytes | None, name: str) -> str | None:
-    """The path ``dvc.yaml`` declares for artifact ``name``, if any."""
+def dvc_yaml_of(model: str) -> str:
+    """The ``dvc.yaml`` that declares ``model``, relative to the repository root:
+    ``dir/sub/dvc.yaml`` for ``dir/sub:name``, else the root's."""
+    folder, _ = split_name(model)
+    return f"{folder}/{DVC_YAML}" if folder else DVC_YAML
+
+
+def artifact_path_at(dvc_yaml: bytes | None, model: str) -> str | None:
+    """The path ``dvc_yaml`` (the file :func:`dvc_yaml_of` names) declares for ``model``,
+    relative to the repository root, if any."""
     if dvc_yaml is None:
         return None
     import yaml
 
     from modelreg.values import expands_beyond, expansion_limit
 
+    folder, name = split_name(model)
     try:
         data = yaml.load(dvc_yaml, Loader=_yaml_classes()[0]) or {}
         if expands_beyond(data, expansion_limit(str(dvc_yaml))):
@@ -89,7 +101,9 @@ def artifact_path_at(dvc_yaml: bytes | None, name: str) -> str | None:
         return None
     if path is None:
         return None
-    return check_relpath(path, f"{DVC_YAML} artifact {name!r}")
+    what = f"{dvc_yaml_of(model)} artifact {name!r}"
+    check_relpath(path, what)
+    return check_relpath(posixpath.join(folder, path), what) if folder else path
 
 
 def render_dvc_yaml(
@@ -138,12 +152,16 @@ def _yaml_classes() -> tuple[Any, Any]:
 
 
 def update_dvc_yaml(
-    root: Path, name: str, path: str, description: str | None, labels: list[str]
+    root: Path, model: str, path: str, description: str | None, labels: list[str]
 ) -> None:
-    """Declare artifact ``name`` in ``dvc.yaml`` (created when missing)."""
+    """Declare ``model``, whose artifact is at ``path`` (relative to the repository root), in
+    its ``dvc.yaml`` (created when missing).  The caller has checked that a monorepo model's
+    ``path`` lies inside its folder."""
     from modelreg.index import write_atomic
 
-    target = root / DVC_YAML
+    folder, name = split_name(model)
+    target = root / dvc_yaml_of(model)
     current = target.read_text(encoding="utf-8") if target.exists() else None
-    text = render_dvc_yaml(current, name, path, description, labels)
+    declared = posixpath.relpath(path, folder) if folder else path
+    text = render_dvc_yaml(current, name, declared, description, labels)
     write_atomic(target, text.encode("utf-8"))

@@ -1,9 +1,10 @@
 """The notebook workflow: ``log_model`` and ``load_model``.
 
 ``log_model`` serializes a model into its artifact folder ``models/<name>/`` (the model file
-and a ``model.yaml`` card) and registers that folder through the same path as
-``modelreg register``.  ``load_model`` resolves a reference, fetches the artifact (local DVC
-cache first, then the DVC remote), verifies its md5, and only then deserializes it.
+and a ``model.yaml`` card; ``dir/sub/models/<name>/`` for a monorepo model ``dir/sub:<name>``)
+and registers that folder through the same path as ``modelreg register``.  ``load_model``
+resolves a reference, fetches the artifact (local DVC cache first, then the DVC remote),
+verifies its md5, and only then deserializes it.
 
 Anyone who can register a version writes its artifact and card, so the card only says how
 the model was saved; what may run or be trusted on load is the caller's decision
@@ -33,15 +34,19 @@ class LibraryVersionWarning(UserWarning):
 
 
 def _artifact_folder(root: Path, name: str) -> Path:
-    """``models/<name>`` below ``root``, refusing any symbolic link on the way.
+    """``models/<name>`` below ``root`` (below ``root/dir/sub`` for ``dir/sub:<name>``: a
+    monorepo model's artifact lies in its folder), refusing any symbolic link on the way.
 
     log_model replaces this folder (``rmtree``); a clone can carry a committed link
     (``models -> ../elsewhere``, ``models/<name> -> /somewhere``) that would make that
     write and delete happen outside the repository.  Checked before anything is created.
     """
-    check_no_links(root, f"models/{name}")
-    folder = root / "models" / name
-    return folder
+    from modelreg.grammar import split_name
+
+    folder, short = split_name(name)
+    rel = f"{folder}/models/{short}" if folder else f"models/{short}"
+    check_no_links(root, rel)
+    return root / rel
 
 
 def log_model(
@@ -57,7 +62,8 @@ def log_model(
     push: bool = False,
     repo: str | os.PathLike[str] = ".",
 ) -> ModelVersion:
-    """Serialize ``model`` with its card into ``models/<name>/`` and register it."""
+    """Serialize ``model`` with its card into ``models/<name>/`` (``dir/sub/models/<name>/``
+    for ``dir/sub:<name>``) and register it."""
     import yaml
 
     from modelreg import card, flavors

@@ -25,6 +25,7 @@ from modelreg.grammar import (
     check_version,
     format_tag,
     is_name,
+    split_name,
 )
 from modelreg.index import (
     DEFAULT_STAGES,
@@ -151,9 +152,21 @@ def _artifact_path(repo: GitRepo, path: str | os.PathLike[str]) -> tuple[Path, s
         raise InvalidInputError(f"path {os.fspath(path)!r} cannot be registered: pick a model file")
     if not full.exists():
         raise InvalidInputError(f"path {os.fspath(path)!r} does not exist: train or save it first")
-    if rel == INDEX_FILE or rel.endswith(".dvc") or rel == dvcfiles.DVC_YAML:
+    if rel == INDEX_FILE or rel.endswith(".dvc") or posixpath.basename(rel) == dvcfiles.DVC_YAML:
         raise InvalidInputError(f"path {os.fspath(path)!r} is a registry file, not a model")
     return full, rel
+
+
+def _check_inside_folder(name: str, rel: str) -> None:
+    """A monorepo model's artifact lies inside its folder: its ``dvc.yaml`` declares the path
+    relative to that folder, and DVC resolves it there."""
+    folder, short = split_name(name)
+    if folder is not None and not rel.startswith(f"{folder}/"):
+        raise InvalidInputError(
+            f"path {rel!r} is not inside {folder}/, the folder of {name} (declared "
+            f"in {folder}/{dvcfiles.DVC_YAML}): move the artifact into {folder}/ or register "
+            f"it under another name (e.g. {short})"
+        )
 
 
 def _next_version(
@@ -209,6 +222,7 @@ def register(
     if version is not None:
         check_version(version)
     full, rel = _artifact_path(repo, path)
+    _check_inside_folder(name, rel)
     if repo.is_tracked(rel):
         raise InvalidInputError(
             f"path {rel!r} is tracked by Git: `git rm --cached {rel}` and commit, then register"
@@ -216,8 +230,9 @@ def register(
 
     root = repo.root
     dvc_file = dvcfiles.pointer_file(rel)
+    dvc_yaml = dvcfiles.dvc_yaml_of(name)
     gitignore = (full.parent / ".gitignore").relative_to(root).as_posix()
-    for written in (dvc_file, gitignore, dvcfiles.DVC_YAML, INDEX_FILE):
+    for written in (dvc_file, gitignore, dvc_yaml, INDEX_FILE):
         check_no_links(root, written)
     if full.is_dir():
         hashing.walk(full)  # refuses links out of the folder and special files, before any write
@@ -238,7 +253,7 @@ def register(
         _refuse_unchanged(state, digest.md5, allow_unchanged)
         headline = f"Register {name} {new_version}"
         w.tx.headline = headline  # what a repair after a crash will name
-        w.snapshot(root / dvc_file, root / gitignore, root / dvcfiles.DVC_YAML)
+        w.snapshot(root / dvc_file, root / gitignore, root / dvc_yaml)
 
         if dvccache.default_layout(root):
             dvccache.write_pointer(root, full, rel, digest)
@@ -300,7 +315,7 @@ def _index_and_tag(
     dvcfiles.update_dvc_yaml(root, name, rel, entry.description, entry.labels)
     w.save_index()
     dvc_file = dvcfiles.pointer_file(rel)
-    paths = [INDEX_FILE, dvcfiles.DVC_YAML, dvc_file]
+    paths = [INDEX_FILE, dvcfiles.dvc_yaml_of(name), dvc_file]
     if (root / gitignore).exists():
         paths.append(gitignore)
     full_op = {
@@ -359,8 +374,10 @@ def register_again(
     root = repo.root
     rel = record.path
     dvc_file = dvcfiles.pointer_file(rel)
+    dvc_yaml = dvcfiles.dvc_yaml_of(name)
     gitignore = posixpath.join(posixpath.dirname(rel), ".gitignore").lstrip("/")
-    for written in (dvc_file, gitignore, dvcfiles.DVC_YAML, INDEX_FILE):
+    _check_inside_folder(name, rel)
+    for written in (dvc_file, gitignore, dvc_yaml, INDEX_FILE):
         check_no_links(root, written)
 
     def body(w: Write) -> ModelVersion:
@@ -373,7 +390,7 @@ def register_again(
             new_version = _next_version(state, None, bump)
         check_tag(format_tag(TagName(name, EventKind.REGISTER, version=new_version)))
         w.tx.headline = f"Register {name} {new_version}"
-        w.snapshot(root / dvc_file, root / gitignore, root / dvcfiles.DVC_YAML)
+        w.snapshot(root / dvc_file, root / gitignore, root / dvc_yaml)
         write_atomic(root / dvc_file, pointer_text)
         dvccache.ignore(root / posixpath.dirname(rel), posixpath.basename(rel))
         op = {"bump": bump, "explicit": explicit, **(extra_op or {})}

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from modelreg.dvcfiles import DVC_YAML, artifact_path_at, parse_pointer, pointer_file
+from modelreg.dvcfiles import artifact_path_at, dvc_yaml_of, parse_pointer, pointer_file
 from modelreg.errors import NotFoundError
 from modelreg.gitrepo import RawTag, TagReader
 from modelreg.grammar import (
@@ -124,7 +124,7 @@ def with_artifact(repo: TagReader, mv: ModelVersion) -> ModelVersion:
     """Fill path/md5/size from the tagged commit for versions registered by other tools."""
     if mv.md5 is not None:
         return mv
-    path = mv.path or artifact_path_at(repo.show_file(mv.commit, DVC_YAML), mv.name)
+    path = mv.path or artifact_path_at(repo.show_file(mv.commit, dvc_yaml_of(mv.name)), mv.name)
     if path is None:
         return mv
     dvc_file = pointer_file(path)

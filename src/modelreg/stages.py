@@ -597,6 +597,9 @@ def _reconcile(
 ) -> list[AppliedChange]:
     changes = []
     for name, entry in sorted(index.models.items()):
+        # A key no tag can name (a hand-edited 'dir/:churn' would tag 'dir/=churn#…', which
+        # no reader takes for that model) must not become tags, re-made on every apply.
+        check_name(name, f"model name in {INDEX_FILE}")
         state = states.get(name) or ModelState(name)
         state, registered = _register_pending(repo, name, entry, state, create, message)
         changes += registered
