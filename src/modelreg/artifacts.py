@@ -24,7 +24,12 @@ from modelreg.dvccache import object_path
 from modelreg.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from modelreg.gitrepo import GitRepo
 from modelreg.records import ModelVersion
-from modelreg.untrusted import artifact_name, check_md5, parse_dir_listing
+from modelreg.untrusted import (
+    ListingEntry,
+    artifact_name,
+    check_md5,
+    parse_dir_listing,
+)
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just transferred."""
@@ -38,38 +43,51 @@ SizedProgress = Callable[[int, int | None], None]
 _PREFIX_CHARS = 100  # keeps temporary names under the 255-byte file name limit
 
 
-def copy_verified(src: Path, dest: Path, md5: str, what: str, progress: Progress | None) -> None:
+def copy_verified(
+    src: Path,
+    dest: Path,
+    md5: str,
+    what: str,
+    progress: Progress | None,
+    hash_name: str = hashing.MD5,
+) -> None:
     """Copy one file, hashing the bytes as they are written; a mismatch is an error."""
     with open(src, "rb") as fin, open(dest, "xb") as fout:
-        actual = hashing.copy_hashing(fin, fout, progress)
-    if actual != md5:
+        h = hashing.copy_hashing(fin, fout, progress, hash_name)
+    if not h.matches(md5):
         raise IntegrityError(
-            f"{what}: the local DVC cache object has md5 {actual}, expected {md5}: "
+            f"{what}: the local DVC cache object has md5 {h.hexdigest()}, expected {md5}: "
             f"the cache is corrupted; delete {src} and fetch again"
         )
 
 
 def _from_cache(
-    root: Path, md5: str, dest: Path, what: str, progress: Progress | None = None
-) -> bool:
+    root: Path,
+    md5: str,
+    dest: Path,
+    what: str,
+    progress: Progress | None = None,
+    hash_name: str = hashing.MD5,
+) -> list[ListingEntry] | None:
     """Assemble ``md5`` from the local cache into ``dest`` (which must not exist), verified;
-    ``False`` if any object is missing, so the caller falls back to the remote."""
-    obj = object_path(root, md5)
+    returns a folder's listing (empty for a file), or ``None`` if any object is missing, so
+    the caller falls back to the remote."""
+    obj = object_path(root, md5, hash_name)
     if not obj.is_file():
-        return False
+        return None
     if not md5.endswith(".dir"):
-        copy_verified(obj, dest, md5, what, progress)
-        return True
+        copy_verified(obj, dest, md5, what, progress, hash_name)
+        return []
     entries = parse_dir_listing(obj.read_bytes(), md5, what)
-    sources = [(object_path(root, e.md5), e) for e in entries]
+    sources = [(object_path(root, e.md5, hash_name), e) for e in entries]
     if not all(src.is_file() for src, _ in sources):
-        return False
+        return None
     dest.mkdir()
     for src, entry in sources:
         target = dest / entry.relpath
         target.parent.mkdir(parents=True, exist_ok=True)
-        copy_verified(src, target, entry.md5, what, progress)
-    return True
+        copy_verified(src, target, entry.md5, what, progress, hash_name)
+    return entries
 
 
 def _remove(path: Path) -> None:
@@ -214,6 +232,12 @@ def get(
         )
     what = f"{mv.name} {mv.version}"
     md5 = check_md5(mv.md5, what)
+    hash_name = mv.hash_name
+    if hash_name not in hashing.HASH_NAMES:
+        raise IntegrityError(
+            f"{what} records hash {hash_name!r}, which is neither DVC 3's md5 nor DVC 2's "
+            "md5-dos2unix: fix the record"
+        )
     name = artifact_name(mv.path, what)
     dest = destination(out, name, md5.endswith(".dir"), force)
     try:
@@ -224,12 +248,21 @@ def get(
     work = _temp_folder(dest, "tmp")
     tmp = work / "artifact"
     try:
-        if not _from_cache(repo.root, md5, tmp, what, progress):
+        entries = _from_cache(repo.root, md5, tmp, what, progress, hash_name)
+        if entries is None:
             from modelreg import dvcio
 
-            dvcio.download(dvc_dir or repo.root / ".dvc", md5, tmp, f"{what} ({mv.path})", progress)
-        actual = hashing.digest(tmp).md5
-        if actual != md5:
+            entries = dvcio.download(
+                dvc_dir or repo.root / ".dvc",
+                md5,
+                tmp,
+                f"{what} ({mv.path})",
+                progress,
+                hash_name,
+            )
+        listed = {e.relpath: e.md5 for e in entries}
+        actual = hashing.mismatch(tmp, md5, hash_name, listed)
+        if actual is not None:
             raise IntegrityError(
                 f"{what}: artifact {mv.path} has md5 {actual}, expected "
                 f"{md5}: the DVC cache or remote is corrupted; nothing was written"

@@ -7,13 +7,14 @@ CLI prints one line each.  Nothing here writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelreg import drift, policy
 from modelreg.drift import PairState
-from modelreg.errors import IndexError_, InvalidInputError
+from modelreg.errors import IndexError_, InvalidInputError, RegistryError
 from modelreg.gitrepo import GitRepo
 from modelreg.grammar import EventKind, TagName, format_tag, is_model_name, is_name
+from modelreg.hashing import MD5
 from modelreg.index import (
     INDEX_FILE,
     Index,
@@ -24,9 +25,12 @@ from modelreg.index import (
     parse_index,
     read_index_text,
 )
-from modelreg.queries import all_states
+from modelreg.queries import all_states, version_record, with_artifact
 from modelreg.semver import is_version
 from modelreg.state import ModelState, TagEvent
+
+if TYPE_CHECKING:
+    from modelreg.dvcio import Object
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def check(
             ".gitattributes"
         )
     if remote:
-        report.problems += _remote_objects(repo.root, index, at, verify)
+        report.problems += _remote_objects(repo, index, states, at, verify)
     return report
 
 
@@ -356,29 +360,52 @@ def _valid(thresholds: dict[str, str]) -> dict[str, str]:
     return valid
 
 
-def _remote_objects(root: Path, index: Index, at: _Locator, verify: bool) -> list[Problem]:
+def _remote_objects(
+    repo: GitRepo, index: Index, states: dict[str, ModelState], at: _Locator, verify: bool
+) -> list[Problem]:
     from modelreg import dvcio
 
-    wanted = {
-        (name, version): item.md5
-        for name, entry in index.models.items()
-        for version, item in entry.versions.items()
-        if item.md5 and not item.deregistered
-    }
-    bad = dvcio.missing_objects(root / ".dvc", sorted(set(wanted.values())), verify=verify)
-    return [
+    wanted: dict[tuple[str, str], dvcio.Object] = {}
+    problems: list[Problem] = []
+    for name, entry in index.models.items():
+        for version, item in entry.versions.items():
+            if item.deregistered:
+                continue
+            if item.md5:
+                wanted[name, version] = (item.md5, MD5)
+                continue
+            # Registered by another tool (GTO): the bytes are the tagged commit's pointer's,
+            # which may be DVC 2's (md5-dos2unix, kept in the remote's legacy layout).
+            try:
+                found = _tagged_object(repo, states.get(name), version)
+            except RegistryError as e:
+                where = at("models", name, "versions", version)
+                problems.append(Problem("remote", str(e), where, name, version))
+                continue
+            if found is not None:
+                wanted[name, version] = found
+    bad = dvcio.missing_objects(repo.root / ".dvc", sorted(set(wanted.values())), verify=verify)
+    return problems + [
         Problem(
             "remote",
-            f"artifact {md5} {bad[md5]}: "
+            f"artifact {obj[0]} {bad[obj]}: "
             + (
                 "run `modelreg push`"
-                if "missing" in bad[md5]
+                if "missing" in bad[obj]
                 else "delete it there and run `modelreg push` from a clone whose cache is intact"
             ),
             at("models", name, "versions", version),
             name,
             version,
         )
-        for (name, version), md5 in sorted(wanted.items())
-        if md5 in bad
+        for (name, version), obj in sorted(wanted.items())
+        if obj in bad
     ]
+
+
+def _tagged_object(repo: GitRepo, state: ModelState | None, version: str) -> Object | None:
+    """The object (md5, hash name) the pointer at ``version``'s tagged commit names, if any."""
+    if state is None or version not in state.versions or not state.versions[version].registered:
+        return None
+    mv = with_artifact(repo, version_record(state, version))
+    return None if mv.md5 is None else (mv.md5, mv.hash_name)

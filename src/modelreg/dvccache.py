@@ -25,9 +25,14 @@ OBJECT_MODE = 0o444  # DVC keeps cache objects read-only so a link can never cor
 _CHUNK = 1 << 20
 
 
-def object_path(root: Path, md5: str) -> Path:
-    """Where DVC 3 keeps an object in the repository's local cache."""
-    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+def object_path(root: Path, md5: str, hash_name: str = hashing.MD5) -> Path:
+    """Where DVC keeps an object in the repository's local cache: DVC 3's under
+    ``files/md5/``, DVC 2's (``md5-dos2unix``) at the top of the cache, where DVC 3 still
+    reads and writes them."""
+    cache = root / ".dvc" / "cache"
+    if hash_name == hashing.LEGACY_MD5:
+        return cache / md5[:2] / md5[2:]
+    return cache / "files" / "md5" / md5[:2] / md5[2:]
 
 
 def default_layout(root: Path) -> bool:

@@ -17,7 +17,8 @@ from typing import Any
 
 from modelreg.errors import DvcError
 from modelreg.grammar import split_name
-from modelreg.untrusted import check_md5, check_relpath, check_size
+from modelreg.hashing import LEGACY_MD5, MD5
+from modelreg.untrusted import check_md5, check_relpath, check_size, shown
 
 DVC_YAML = "dvc.yaml"
 MAX_POINTER_BYTES = 1 << 20
@@ -32,6 +33,9 @@ class Pointer:
     md5: str
     size: int | None
     nfiles: int | None
+    # ``md5`` for DVC 3's pointers (``hash: md5``); DVC 2's carry no ``hash:`` and mean the
+    # legacy ``md5-dos2unix`` (see modelreg.hashing).
+    hash_name: str = MD5
 
     @property
     def is_dir(self) -> bool:
@@ -58,11 +62,18 @@ def parse_pointer(text: bytes | str, dvc_file: str) -> Pointer:
         out = data["outs"][0]
         md5 = out.get("md5") or out["etag"]
         name = out["path"]
+        declared = out.get("hash")
     except (yaml.YAMLError, KeyError, IndexError, TypeError, AttributeError, ValueError) as e:
         raise DvcError(f"{dvc_file} is not a valid DVC pointer file: re-run `dvc add`") from e
     # A pointer in a cloned registry is untrusted: its path must stay beside the pointer and
     # its md5 becomes a cache path.
     what = f"DVC pointer {dvc_file}"
+    if declared not in (None, MD5):
+        # DVC 3 writes only ``hash: md5``; it cannot read another value either.
+        raise DvcError(
+            f"{dvc_file} records hash {shown(declared)}, which DVC does not write "
+            "(only `hash: md5`, or none for DVC 2's md5): re-run `dvc add`"
+        )
     check_relpath(name, what)
     folder = posixpath.dirname(dvc_file)
     path = posixpath.join(folder, name) if folder else name
@@ -72,6 +83,7 @@ def parse_pointer(text: bytes | str, dvc_file: str) -> Pointer:
         md5=check_md5(md5, what),
         size=check_size(out.get("size"), what),
         nfiles=check_size(out.get("nfiles"), what),
+        hash_name=MD5 if declared == MD5 else LEGACY_MD5,
     )
 
 

@@ -4,7 +4,6 @@ query must never pay DVC's half-second import."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -14,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.errors import DvcError, IntegrityError, NotFoundError, RegistryError
-from modelreg.hashing import copy_hashing
-from modelreg.untrusted import MAX_LISTING_BYTES, check_md5, is_md5, parse_dir_listing
+from modelreg.hashing import HASH_NAMES, LEGACY_MD5, MD5, copy_hashing, hasher
+from modelreg.untrusted import (
+    MAX_LISTING_BYTES,
+    ListingEntry,
+    check_md5,
+    is_md5,
+    parse_dir_listing,
+)
 
 # DVC must not try to reach the network for analytics or update checks.
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -117,11 +122,24 @@ def set_default_remote(
 
 
 def track(root: Path, path: Path) -> None:
-    """``dvc add`` ``path`` (absolute: DVC resolves relative paths against the cwd)."""
+    """``dvc add`` ``path`` (absolute: DVC resolves relative paths against the cwd), leaving
+    a DVC 3 pointer (``hash: md5``)."""
     from dvc.repo import Repo
 
     with _dvc_errors(f"track {path}"), Repo(os.fspath(root)) as repo:
-        repo.add(os.fspath(path.resolve()))
+        stages = repo.add(os.fspath(path.resolve()))
+        # DVC keeps a DVC 2 pointer (no ``hash: md5``) when the bytes did not change; a
+        # registration records DVC 3's md5, so the pointer is moved to it, as
+        # `dvc cache migrate --dvc-files` would.
+        legacy = [s for s in stages if any(o.hash_name == LEGACY_MD5 for o in s.outs)]
+        if legacy:
+            with repo.lock:
+                for stage in legacy:
+                    for out in stage.outs:
+                        out.update_legacy_hash_name(force=True)
+                    stage.save()
+                    stage.commit()
+                    stage.dump()
 
 
 @dataclass(frozen=True)
@@ -132,8 +150,11 @@ class _RemoteStore:
     fs: Any
     root: str
 
-    def path(self, oid: str) -> str:
-        """Where DVC 3 keeps object ``oid`` in the remote (the cache's layout)."""
+    def path(self, oid: str, hash_name: str = MD5) -> str:
+        """Where DVC keeps object ``oid`` in the remote (the cache's layout): DVC 3's under
+        ``files/md5/``, DVC 2's (``md5-dos2unix``) at the remote's top, as DVC 3 reads them."""
+        if hash_name == LEGACY_MD5:
+            return str(self.fs.join(self.root, oid[:2], oid[2:]))
         return str(self.fs.join(self.root, "files", "md5", oid[:2], oid[2:]))
 
 
@@ -159,9 +180,12 @@ def download(
     out: Path,
     what: str,
     progress: Callable[[int], None] | None = None,
-) -> None:
+    hash_name: str = MD5,
+) -> list[ListingEntry]:
     """Fetch object ``md5`` (a file, or a ``.dir`` folder listing and its files) from the
-    default remote configured in ``dvc_dir`` into ``out``, which must not exist yet.
+    default remote configured in ``dvc_dir`` into ``out``, which must not exist yet; returns
+    a folder's verified listing (empty for a file).  ``hash_name`` says how the pointer's md5
+    was computed, and so where the objects are and how their bytes are checked.
 
     This goes to the remote's object store directly, with DVC's own filesystem layer, so it
     needs no Git checkout and works for every remote type DVC supports.  The remote is
@@ -174,14 +198,15 @@ def download(
         store = _default_remote(dvc_dir, f"to fetch {what} from")
 
     if not md5.endswith(".dir"):
-        _fetch_verified(store, md5, out, what, progress)
-        return
-    entries = parse_dir_listing(_read_object(store, md5, what), md5, what)
+        _fetch_verified(store, md5, out, what, progress, hash_name)
+        return []
+    entries = parse_dir_listing(_read_object(store, md5, what, hash_name), md5, what)
     out.mkdir()
     for entry in entries:
         target = out / entry.relpath
         target.parent.mkdir(parents=True, exist_ok=True)
-        _fetch_verified(store, entry.md5, target, what, progress)
+        _fetch_verified(store, entry.md5, target, what, progress, hash_name)
+    return entries
 
 
 @contextlib.contextmanager
@@ -200,9 +225,9 @@ def _reading(store: _RemoteStore, oid: str, what: str) -> Iterator[None]:
         raise DvcError(f"cannot read the DVC remote {store.name!r} for {what}: {e}") from e
 
 
-def _read_object(store: _RemoteStore, oid: str, what: str) -> bytes:
+def _read_object(store: _RemoteStore, oid: str, what: str, hash_name: str) -> bytes:
     """A small object (a folder listing), read whole but never past the listing limit."""
-    with _reading(store, oid, what), store.fs.open(store.path(oid), "rb") as fin:
+    with _reading(store, oid, what), store.fs.open(store.path(oid, hash_name), "rb") as fin:
         data: bytes = fin.read(MAX_LISTING_BYTES + 1)
     return data
 
@@ -213,17 +238,18 @@ def _fetch_verified(
     dest: Path,
     what: str,
     progress: Callable[[int], None] | None,
+    hash_name: str,
 ) -> None:
     """Stream one file object to ``dest`` (created, never overwritten), checking its md5."""
     with (
         _reading(store, oid, what),
-        store.fs.open(store.path(oid), "rb") as fin,
+        store.fs.open(store.path(oid, hash_name), "rb") as fin,
         open(dest, "xb") as fout,
     ):
-        actual = copy_hashing(fin, fout, progress)
-    if actual != oid:
+        h = copy_hashing(fin, fout, progress, hash_name)
+    if not h.matches(oid):
         raise IntegrityError(
-            f"{what}: object {oid} in the DVC remote {store.name!r} has md5 {actual}, "
+            f"{what}: object {oid} in the DVC remote {store.name!r} has md5 {h.hexdigest()}, "
             f"expected {oid}: the remote is corrupted; nothing was written"
         )
 
@@ -245,34 +271,46 @@ def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
         repo.push(revs=revs, workspace=False, remote=remote)
 
 
-def missing_objects(dvc_dir: Path, md5s: list[str], *, verify: bool = False) -> dict[str, str]:
-    """Which of ``md5s`` (files or ``.dir`` folders) are not complete and intact in the
+Object = tuple[str, str]
+"""An object as a pointer names it: its md5 and how that md5 was computed (``hash_name``)."""
+
+
+def missing_objects(
+    dvc_dir: Path, objects: list[Object], *, verify: bool = False
+) -> dict[Object, str]:
+    """Which of ``objects`` (files or ``.dir`` folders) are not complete and intact in the
     default remote, each with the reason ("is missing from the DVC remote"…).
 
     With ``verify`` every object is downloaded and re-hashed (corruption is found here, not
     at deploy time); otherwise only presence is checked, and a folder's listing is
     authenticated."""
-    bad: dict[str, str] = {}
+    bad: dict[Object, str] = {}
     with _dvc_errors("read the DVC remote", network=True):
         store = _default_remote(dvc_dir, "to check")
-        for md5 in md5s:
-            problem = _object_problem(store, md5, verify)
+        for md5, hash_name in objects:
+            problem = _object_problem(store, md5, hash_name, verify)
             if problem is not None:
-                bad[md5] = problem
+                bad[md5, hash_name] = problem
     return bad
 
 
-def _object_problem(store: _RemoteStore, md5: str, verify: bool) -> str | None:
+def _object_problem(store: _RemoteStore, md5: str, hash_name: str, verify: bool) -> str | None:
     """Why object ``md5`` is not usable from ``store``, or ``None``."""
-    fs, path = store.fs, store.path
+    fs = store.fs
+
+    def path(oid: str) -> str:
+        return store.path(oid, hash_name)
+
     if not is_md5(md5):
         return "is not an md5"
+    if hash_name not in HASH_NAMES:
+        return f"records hash {hash_name!r}, which DVC does not write"
     if not fs.exists(path(md5)):
         return "is missing from the DVC remote"
     files = [md5]
     if md5.endswith(".dir"):
         try:
-            entries = parse_dir_listing(_read_object(store, md5, md5), md5, md5)
+            entries = parse_dir_listing(_read_object(store, md5, md5, hash_name), md5, md5)
         except IntegrityError:
             return "has a corrupted folder listing in the DVC remote"
         files = [e.md5 for e in entries]
@@ -280,10 +318,10 @@ def _object_problem(store: _RemoteStore, md5: str, verify: bool) -> str | None:
             return "has files missing from the DVC remote"
     if verify:
         for oid in files:
-            h = hashlib.md5()
+            h = hasher(hash_name)
             with fs.open(path(oid), "rb") as fin:
                 while chunk := fin.read(1 << 20):
                     h.update(chunk)
-            if h.hexdigest() != oid:
+            if not h.matches(oid):
                 return f"is corrupted in the DVC remote (object {oid} has md5 {h.hexdigest()})"
     return None

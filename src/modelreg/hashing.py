@@ -4,6 +4,11 @@ A file's hash is the md5 of its bytes.  A folder's is ``<h>.dir`` where ``<h>`` 
 the JSON list ``[{"md5": …, "relpath": …}, …]`` sorted by path (keys sorted), exactly as DVC
 writes its ``.dir`` objects.  modelreg re-hashes everything it hands out because DVC's own
 download path does not verify by default.
+
+Pointers written by DVC 2 (an ``md5:`` without ``hash: md5``) use DVC's legacy file hash,
+``md5-dos2unix``: the input is cut into 1 MiB blocks, and a block whose first 512 bytes look
+like text is hashed with its CRLF pairs turned into LF (see :class:`Dos2UnixMd5`).  A folder
+listing's own md5 is the plain md5 of its JSON either way (JSON text never holds a raw CR).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +26,18 @@ from modelreg.errors import InvalidInputError
 from modelreg.untrusted import relpath_problem
 
 _CHUNK = 1 << 20
+
+MD5 = "md5"
+"""DVC 3's file hash (a pointer with ``hash: md5``): the md5 of the bytes."""
+LEGACY_MD5 = "md5-dos2unix"
+"""DVC 2's file hash (a pointer without ``hash:``), as DVC 3 reads it."""
+HASH_NAMES = (MD5, LEGACY_MD5)
+
+# DVC's text heuristic: how much of a block it looks at, and the bytes that count as text.
+TEXT_PROBE = 512
+_TEXT_BYTES = bytes(range(32, 127)) + b"\n\r\t\f\b"
+# DVC hashes legacy files in blocks of this size and decides text or binary per block.
+LEGACY_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,110 @@ class Digest:
 class UnsafeArtifactError(InvalidInputError):
     """A file or folder that cannot be registered as it is (not a regular file, a link that
     leaves the artifact, a file name a listing cannot carry)."""
+
+
+def looks_like_text(block: bytes) -> bool:
+    """DVC's guess that ``block`` is text: no NUL byte, and at most 30% of its bytes outside
+    printable ASCII and ``\\n \\r \\t \\f \\b``.  An empty block counts as text."""
+    if not block:
+        return True
+    if b"\x00" in block:
+        return False
+    return len(block.translate(None, _TEXT_BYTES)) / len(block) <= 0.30
+
+
+class Md5:
+    """The plain md5 (DVC 3): the interface every hasher here shares."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.md5()
+
+    def update(self, data: bytes) -> None:
+        self._h.update(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+    def matches(self, expected: str) -> bool:
+        """Whether the bytes seen so far have the md5 ``expected``."""
+        return self.hexdigest() == expected
+
+
+class Dos2UnixMd5(Md5):
+    """DVC's legacy ``md5-dos2unix`` hash, fed with any split of the input.
+
+    DVC 3 reads the input in blocks of exactly :data:`LEGACY_BLOCK` bytes and, for each block
+    whose first :data:`TEXT_PROBE` bytes look like text, hashes the block with every CRLF
+    replaced by LF; other blocks are hashed as they are.  A CRLF split across two blocks is
+    left alone.  DVC 2, which wrote the pointers, took the text-or-binary decision once, from
+    the file's first block, for every block.  The two agree on every file of one block and on
+    every file whose blocks all look alike; for the rare large file whose blocks differ (a tar
+    of text files, say), DVC 3 computes another md5 than the one DVC 2 recorded, yet reads the
+    file.  :meth:`matches` accepts either, so intact bytes DVC 3 would use are never called
+    corrupted; :meth:`hexdigest` is DVC 3's value.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = bytearray()
+        self._first_text: bool | None = None
+        # DVC 2's hash, forked from DVC 3's at the first block on which the two rules differ.
+        self._whole_file: hashlib._Hash | None = None
+
+    def update(self, data: bytes) -> None:
+        view = memoryview(data)
+        if self._pending:
+            taken = LEGACY_BLOCK - len(self._pending)
+            self._pending += view[:taken]
+            view = view[taken:]
+            if len(self._pending) < LEGACY_BLOCK:
+                return
+            self._add(bytes(self._pending))
+            self._pending.clear()
+        while len(view) >= LEGACY_BLOCK:
+            self._add(view[:LEGACY_BLOCK].tobytes())
+            view = view[LEGACY_BLOCK:]
+        self._pending += view
+
+    def _add(self, block: bytes) -> None:
+        text = looks_like_text(block[:TEXT_PROBE])
+        if self._first_text is None:
+            self._first_text = text
+        elif self._whole_file is None and text != self._first_text:
+            self._whole_file = self._h.copy()
+        self._h.update(block.replace(b"\r\n", b"\n") if text else block)
+        if self._whole_file is not None:
+            whole = block.replace(b"\r\n", b"\n") if self._first_text else block
+            self._whole_file.update(whole)
+
+    def _values(self) -> tuple[str, ...]:
+        """DVC 3's md5 and, when it differs, DVC 2's; a partial last block is hashed in a copy,
+        so more input may follow."""
+        if self._pending:
+            last = Dos2UnixMd5()
+            last._h = self._h.copy()
+            last._first_text = self._first_text
+            last._whole_file = None if self._whole_file is None else self._whole_file.copy()
+            last._add(bytes(self._pending))
+            return last._values()
+        if self._whole_file is None:
+            return (self._h.hexdigest(),)
+        return (self._h.hexdigest(), self._whole_file.hexdigest())
+
+    def hexdigest(self) -> str:
+        return self._values()[0]
+
+    def matches(self, expected: str) -> bool:
+        return expected in self._values()
+
+
+def hasher(hash_name: str) -> Md5:
+    """A new hasher for a pointer's hash name (:data:`MD5` or :data:`LEGACY_MD5`)."""
+    if hash_name == LEGACY_MD5:
+        return Dos2UnixMd5()
+    if hash_name == MD5:
+        return Md5()
+    raise ValueError(f"unknown hash {hash_name!r}")
 
 
 def open_regular(path: Path) -> int:
@@ -65,26 +186,35 @@ def open_regular(path: Path) -> int:
 
 
 def copy_hashing(
-    src: BinaryIO, dest: BinaryIO, progress: Callable[[int], None] | None = None
-) -> str:
-    """Copy a stream, hashing the very bytes written; returns their md5.  The one way
-    modelreg moves artifact bytes, so what is verified is what was stored."""
-    h = hashlib.md5()
+    src: BinaryIO,
+    dest: BinaryIO,
+    progress: Callable[[int], None] | None = None,
+    hash_name: str = MD5,
+) -> Md5:
+    """Copy a stream, hashing the very bytes written; returns the hasher, to compare with
+    what was recorded.  The one way modelreg moves artifact bytes, so what is verified is
+    what was stored."""
+    h = hasher(hash_name)
     while chunk := src.read(_CHUNK):
         h.update(chunk)
         dest.write(chunk)
         if progress is not None:
             progress(len(chunk))
-    return h.hexdigest()
+    return h
 
 
-def file_md5(path: Path) -> str:
-    """md5 of a regular file's bytes, read in chunks."""
-    h = hashlib.md5()
+def file_hasher(path: Path, hash_name: str = MD5) -> Md5:
+    """A regular file's bytes, read in chunks into a hasher for ``hash_name``."""
+    h = hasher(hash_name)
     with os.fdopen(open_regular(path), "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
-    return h.hexdigest()
+    return h
+
+
+def file_md5(path: Path, hash_name: str = MD5) -> str:
+    """md5 of a regular file's bytes, read in chunks (DVC 3's value for ``hash_name``)."""
+    return file_hasher(path, hash_name).hexdigest()
 
 
 def walk(folder: Path) -> list[tuple[str, Path]]:
@@ -145,12 +275,32 @@ def listing_md5(entries: list[dict[str, str]]) -> str:
     return hashlib.md5(payload).hexdigest() + ".dir"
 
 
-def digest(path: Path) -> Digest:
-    """Hash a file or folder the way ``dvc add`` does."""
+def digest(path: Path, hash_name: str = MD5) -> Digest:
+    """Hash a file or folder the way ``dvc add`` does (DVC 2 did with :data:`LEGACY_MD5`)."""
     if path.is_dir():
         files = walk(path)
-        entries = [{"md5": file_md5(src), "relpath": rel} for rel, src in files]
+        entries = [{"md5": file_md5(src, hash_name), "relpath": rel} for rel, src in files]
         size = sum(src.stat().st_size for _, src in files)
         kept = tuple((e["md5"], e["relpath"]) for e in entries)
         return Digest(listing_md5(entries), size, len(entries), kept)
-    return Digest(file_md5(path), path.stat().st_size)
+    return Digest(file_md5(path, hash_name), path.stat().st_size)
+
+
+def mismatch(
+    path: Path, md5: str, hash_name: str = MD5, listed: Mapping[str, str] | None = None
+) -> str | None:
+    """``None`` when the file or folder at ``path`` has the recorded ``md5``, else the md5 it
+    has.  ``listed`` is a folder's authenticated listing (path to md5): a file whose bytes
+    match its entry under either legacy rule (see :class:`Dos2UnixMd5`) counts with it."""
+    if not path.is_dir():
+        h = file_hasher(path, hash_name)
+        return None if h.matches(md5) else h.hexdigest()
+    entries = []
+    for rel, src in walk(path):
+        h = file_hasher(src, hash_name)
+        wanted = (listed or {}).get(rel)
+        entries.append(
+            {"md5": wanted if wanted and h.matches(wanted) else h.hexdigest(), "relpath": rel}
+        )
+    actual = listing_md5(entries)
+    return None if actual == md5 else actual

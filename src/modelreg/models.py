@@ -145,7 +145,10 @@ def load_model(
     # Both become parts of a path in the user's cache, and both come from the tag record.
     md5 = check_md5(mv.md5, what)
     leaf = artifact_name(mv.path, what)
-    target = cache_dir("artifacts") / md5.removesuffix(".dir") / leaf
+    # DVC 2's md5 of CRLF text is DVC 3's md5 of the same text with LF: other bytes, so
+    # another folder.
+    key = md5.removesuffix(".dir") + ("" if mv.hash_name == "md5" else "-dos2unix")
+    target = cache_dir("artifacts") / key / leaf
     target.parent.mkdir(parents=True, exist_ok=True)
     # By exact version: a stage could move between resolving and fetching.  ``force``: the
     # cache may hold this artifact from an earlier load; it is replaced by a verified copy.

@@ -132,7 +132,9 @@ def with_artifact(repo: TagReader, mv: ModelVersion) -> ModelVersion:
     if text is None:
         return dataclasses.replace(mv, path=path)
     pointer = parse_pointer(text, dvc_file)
-    return dataclasses.replace(mv, path=path, md5=pointer.md5, size=pointer.size)
+    return dataclasses.replace(
+        mv, path=path, md5=pointer.md5, size=pointer.size, hash_name=pointer.hash_name
+    )
 
 
 def show_model(repo: TagReader, name: str) -> ModelDetail:
@@ -229,6 +231,10 @@ def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
     metric_keys = sorted(set(va.metrics) | set(vb.metrics))
     param_keys = sorted(set(va.params) | set(vb.params))
     changed = None if va.md5 is None or vb.md5 is None else va.md5 != vb.md5
+    if va.hash_name != vb.hash_name:
+        # DVC 2's md5 of CRLF text is DVC 3's md5 of the LF text: equal md5s may be other
+        # bytes and different ones the same bytes.
+        changed = None
     sig_a = (va.card or {}).get("signature")
     sig_b = (vb.card or {}).get("signature")
     signature_changed = None if va.card is None or vb.card is None else sig_a != sig_b

@@ -135,6 +135,9 @@ class ModelVersion:
     params: dict[str, Scalar] = field(dict)
     message: str = ""
     card: dict[str, Any] | None = None
+    # How ``md5`` was computed: ``md5`` (DVC 3, and every version modelreg registers) or
+    # ``md5-dos2unix`` (a DVC 2 pointer, read from the tagged commit).
+    hash_name: str = "md5"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

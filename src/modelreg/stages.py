@@ -529,10 +529,18 @@ def _register_pending(
         commit = _first_commit_holding(repo, name, version)
         pointer_file = dvcfiles.pointer_file(entry.path)
         text = repo.show_file(commit, pointer_file)
-        if text is None or dvcfiles.parse_pointer(text, pointer_file).md5 != item.md5:
+        pointer = dvcfiles.parse_pointer(text, pointer_file) if text is not None else None
+        if pointer is None or pointer.md5 != item.md5:
             raise ConflictError(
                 f"{name} {version} is in {INDEX_FILE} without a tag, but {pointer_file} at "
                 f"{commit[:12]} does not hold its md5 {item.md5}: fix the entry or remove it"
+            )
+        if pointer.hash_name != "md5":
+            # A registration record means DVC 3's md5; this one is DVC 2's md5-dos2unix.
+            raise ConflictError(
+                f"{name} {version}: {pointer_file} at {commit[:12]} is a DVC 2 pointer (no "
+                f"`hash: md5`): remove {version} from {INDEX_FILE} and register the artifact "
+                f"with `modelreg register {name} {entry.path}`, which writes a DVC 3 pointer"
             )
         if commit in state.by_commit:
             raise ConflictError(

@@ -120,7 +120,8 @@ def version_detail(mv: ModelVersion) -> str:
         f"  stages:     {safe(', '.join(mv.stages)) or '-'}",
         f"  registered: {mv.registered_at.isoformat()} by {safe(mv.registered_by)}",
         f"  artifact:   {safe(mv.path or '-')}",
-        f"  md5:        {safe(mv.md5 or '-')}",
+        f"  md5:        {safe(mv.md5 or '-')}"
+        + (f" ({safe(mv.hash_name)}, a DVC 2 pointer)" if mv.md5 and mv.hash_name != "md5" else ""),
         f"  size:       {safe(mv.size if mv.size is not None else '-')} bytes",
     ]
     if mv.metrics:
@@ -205,7 +206,9 @@ def comparison(c: Comparison) -> str:
         lines.append(table(["", "key", c.a, c.b, "delta"], rows))
     if c.signature_changed is not None:
         lines.append("signature: " + ("changed" if c.signature_changed else "unchanged"))
-    if c.artifact_changed is None:
+    if c.artifact_changed is None and c.md5_a and c.md5_b:
+        lines.append("artifact: unknown (one md5 is DVC 2's md5-dos2unix, the other DVC 3's)")
+    elif c.artifact_changed is None:
         lines.append("artifact: unknown (no md5 recorded)")
     else:
         lines.append("artifact: " + ("changed" if c.artifact_changed else "identical bytes"))
