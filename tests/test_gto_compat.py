@@ -641,3 +641,124 @@ def test_dvc_artifacts_get_matches_registry_get(repo: Path, tmp_path: Path) -> N
     assert hashlib.md5(prod_out.read_bytes()).hexdigest() == reg.which("churn", "production").md5
     assert latest_out.read_bytes() == reg.get("churn@latest", out=tmp_path / "l.pkl").read_bytes()
     assert latest_out.read_bytes() == second
+
+
+# -- documented differences ------------------------------------------------------------------
+#
+# Where GTO's own reading is a bug or a crash, modelreg keeps a sensible answer.  Each case is
+# built with git alone (dates chosen), then asked of gto's code and of modelreg: the first
+# test pins modelreg's answer, the second asserts agreement and is a strict xfail, so it
+# fails the day GTO and modelreg agree (and this list in the README must shrink).
+
+DIFF_T = 1_780_000_000
+
+
+def _mkrepo(root: Path, commit_dates: Sequence[int]) -> list[str]:
+    git(root, "init", "-q")
+    commits = []
+    for i, when in enumerate(commit_dates):
+        dated = {"GIT_COMMITTER_DATE": f"{when} +0000", "GIT_AUTHOR_DATE": f"{when} +0000"}
+        git(root, "commit", "-q", "--allow-empty", "-m", f"c{i}", env=dated)
+        commits.append(git(root, "rev-parse", "HEAD").strip())
+    return commits
+
+
+def _tag(root: Path, name: str, commit: str, when: int) -> None:
+    body = f"object {commit}\ntype commit\ntag {name}\ntagger Ada <ada@example.com> {when} +0000\n\nx\n"
+    made = subprocess.run(
+        ["git", "mktag"], cwd=root, input=body, capture_output=True, text=True, check=True
+    )
+    git(root, "update-ref", f"refs/tags/{name}", made.stdout.strip())
+
+
+def _commit_only(root: Path) -> None:
+    (c,) = _mkrepo(root, [DIFF_T - 1000])
+    _tag(root, "m#prod#1", c, DIFF_T)
+
+
+def _commit_dated_after_deprecation(root: Path) -> None:
+    (c,) = _mkrepo(root, [DIFF_T + 20])
+    _tag(root, "m@v1.0.0", c, DIFF_T)
+    _tag(root, "m@deprecated", c, DIFF_T + 10)
+
+
+def _unassign_a_hash_holder(root: Path) -> None:
+    a, b = _mkrepo(root, [DIFF_T - 1000, DIFF_T - 999])
+    _tag(root, "m@v1.0.0", a, DIFF_T)
+    _tag(root, "m#prod#1", a, DIFF_T + 1)
+    _tag(root, "m#prod#2", b, DIFF_T + 2)
+    _tag(root, "m#prod!#3", b, DIFF_T + 3)
+
+
+def _created_tag(root: Path) -> None:
+    (c,) = _mkrepo(root, [DIFF_T - 1000])
+    _tag(root, "m@v1.0.0", c, DIFF_T)
+    _tag(root, "m#prod#1", c, DIFF_T + 1)
+    _tag(root, "m@created", c, DIFF_T + 2)
+
+
+def _two_versions_on_one_commit(root: Path) -> None:
+    (c,) = _mkrepo(root, [DIFF_T - 1000])
+    _tag(root, "m@v1.0.0", c, DIFF_T)
+    _tag(root, "m@v1.1.0", c, DIFF_T + 1)
+    _tag(root, "m#prod#1", c, DIFF_T + 2)
+
+
+def _artifacts_yaml_only(root: Path) -> None:
+    """``m`` declared in GTO 0.2's ``artifacts.yaml``, never tagged."""
+    root.joinpath("artifacts.yaml").write_text("m:\n  type: model\n  path: m.pkl\n")
+    git(root, "init", "-q")
+    git(root, "add", "artifacts.yaml")
+    git(root, "commit", "-q", "-m", "Declare m")
+
+
+# (case, builder, question, modelreg's answer: a version, or None for "nothing")
+DIFFERENCES = [
+    ("latest of a model with only commit-hash versions", _commit_only, "m@latest", None),
+    ("a commit dated after a deprecation", _commit_dated_after_deprecation, "m@latest", None),
+    ("unassigning a commit-hash holder", _unassign_a_hash_holder, "m#prod", "v1.0.0"),
+    ("an annotated NAME@created tag", _created_tag, "m#prod", "v1.0.0"),
+    (
+        "two versions on one commit plus a stage tag",
+        _two_versions_on_one_commit,
+        "m#prod",
+        "v1.0.0",
+    ),
+    ("a model declared only in artifacts.yaml", _artifacts_yaml_only, "m@latest", None),
+]
+DIFF_IDS = [case for case, *_ in DIFFERENCES]
+
+
+def _modelreg_says(root: Path, question: str) -> str | None:
+    reg = Registry(root)
+    name, _, stage = question.partition("#")
+    try:
+        if stage:
+            return reg.which_version(name, stage)
+        return reg.latest_version(name.removesuffix("@latest"))
+    except NotFoundError:
+        return None
+
+
+def _gto_says(root: Path, question: str) -> str | None:
+    from gto.api import show
+
+    found = show(str(root), question)
+    return found[0]["version"] if found else None
+
+
+@pytest.mark.parametrize(("case", "build", "question", "answer"), DIFFERENCES, ids=DIFF_IDS)
+def test_modelreg_answers_where_gto_is_wrong(
+    tmp_path: Path, case: str, build: Callable[[Path], None], question: str, answer: str | None
+) -> None:
+    build(tmp_path)
+    assert _modelreg_says(tmp_path, question) == answer, case
+
+
+@pytest.mark.xfail(strict=True, reason="documented difference from GTO (README: Moving from GTO)")
+@pytest.mark.parametrize(("case", "build", "question", "answer"), DIFFERENCES, ids=DIFF_IDS)
+def test_gto_agrees_on_its_documented_differences(
+    tmp_path: Path, case: str, build: Callable[[Path], None], question: str, answer: str | None
+) -> None:
+    build(tmp_path)
+    assert _gto_says(tmp_path, question) == _modelreg_says(tmp_path, question), case

@@ -13,14 +13,15 @@ the model was saved; what may run or be trusted on load is the caller's decision
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelreg import leftovers
 from modelreg.errors import InvalidInputError
 from modelreg.records import ModelVersion
 from modelreg.untrusted import artifact_name, check_md5, check_no_links
@@ -64,9 +65,7 @@ def log_model(
 ) -> ModelVersion:
     """Serialize ``model`` with its card into ``models/<name>/`` (``dir/sub/models/<name>/``
     for ``dir/sub:<name>``) and register it."""
-    import yaml
-
-    from modelreg import card, flavors
+    from modelreg import flavors
     from modelreg.grammar import check_name
     from modelreg.registry import Registry
     from modelreg.values import metrics_from, params_from
@@ -77,44 +76,81 @@ def log_model(
     param_values = params_from(params)
     reg = Registry(repo)
     folder = _artifact_folder(reg.root, name)
+    # Every folder this call creates, outermost first, so a failure removes exactly those.
+    made = [p for p in (*reversed(folder.parents), folder) if not p.exists()]
+    made = [p for p in made if p.is_relative_to(reg.root)]
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    prefix = f".{folder.name}.tmp-"
+    leftovers.remove_dead(folder.parent, prefix)
+    staging = leftovers.make_dir(folder.parent, prefix)
+    backup: Path | None = None
     try:
-        saved = flavors.save(model, chosen, staging)
-        summary: dict[str, Any] = {
-            "flavor": chosen,
-            "file": saved.file,
-            "libraries": saved.libraries,
-            "python": card.python_version(),
-            "signature": card.infer_signature(input_example),
-            "trusted_types": saved.trusted_types,
-        }
-        full = {**summary, "metrics": metric_values, "params": param_values}
-        (staging / card.CARD_FILE).write_text(
-            yaml.safe_dump(full, sort_keys=False), encoding="utf-8"
+        summary = _save_with_card(
+            model, chosen, staging, input_example, metric_values, param_values
         )
-        # The folder holds exactly one version's files: the previous model is replaced.
+        # The folder holds exactly one version's files: the previous model is set aside
+        # until the new one is registered, and comes back if registering fails.
         if folder.exists():
-            # _artifact_folder refused links; this guards the one delete against a link
-            # created since (rmtree itself refuses a link as its argument).
+            # _artifact_folder refused links; this guards the swap against a link created
+            # since.
             if not folder.resolve().is_relative_to(reg.root.resolve()):
                 raise InvalidInputError(
-                    f"{folder} is outside the repository {reg.root}: not deleting it"
+                    f"{folder} is outside the repository {reg.root}: not replacing it"
                 )
-            shutil.rmtree(folder)
+            backup = leftovers.make_dir(folder.parent, prefix)
+            os.replace(folder, backup / folder.name)
         os.replace(staging, folder)
+        try:
+            registered = reg.register(
+                name,
+                folder,
+                metrics=metric_values,
+                params=param_values,
+                description=description,
+                labels=labels,
+                push="origin" if push else None,
+                card=summary,
+            )
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            if backup is not None:
+                os.replace(backup / folder.name, folder)
+            for path in reversed(made):
+                with contextlib.suppress(OSError):
+                    path.rmdir()  # only if empty: never what someone else put there
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return reg.register(
-        name,
-        folder,
-        metrics=metric_values,
-        params=param_values,
-        description=description,
-        labels=labels,
-        push="origin" if push else None,
-        card=summary,
-    )
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    return registered
+
+
+def _save_with_card(
+    model: Any,
+    chosen: str,
+    staging: Path,
+    input_example: Any,
+    metric_values: Mapping[str, Any],
+    param_values: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Serialize ``model`` into ``staging`` beside its card; returns the card's summary."""
+    import yaml
+
+    from modelreg import card, flavors
+
+    saved = flavors.save(model, chosen, staging)
+    summary: dict[str, Any] = {
+        "flavor": chosen,
+        "file": saved.file,
+        "libraries": saved.libraries,
+        "python": card.python_version(),
+        "signature": card.infer_signature(input_example),
+        "trusted_types": saved.trusted_types,
+    }
+    full = {**summary, "metrics": dict(metric_values), "params": dict(param_values)}
+    (staging / card.CARD_FILE).write_text(yaml.safe_dump(full, sort_keys=False), encoding="utf-8")
+    return summary
 
 
 def load_model(

@@ -14,6 +14,7 @@ from modelreg import queries
 from modelreg.errors import NotARegistryError
 from modelreg.gitrepo import GitRepo, TagReader, redact
 from modelreg.grammar import Reference, parse_reference, tag_patterns
+from modelreg.index_header import INDEX_FILE
 from modelreg.records import (
     AppliedChange,
     Comparison,
@@ -78,6 +79,26 @@ class Registry:
                 f"{shown} is a remote registry: clone it (`git clone {shown}`) to write"
             )
         return self._local
+
+    @property
+    def _writable(self) -> GitRepo:
+        """The clone, made a registry first if it is not one yet (``init``, said in the log).
+
+        A repository whose last commit has a ``registry.yaml`` the working tree lacks is not
+        new: the write reports the missing file instead of starting over.
+        """
+        repo = self._git
+        if not (repo.root / INDEX_FILE).exists() and repo.show_file("HEAD", INDEX_FILE) is None:
+            import logging
+
+            from modelreg import operations
+
+            operations.init(repo, None, None)
+            logging.getLogger("modelreg").warning(
+                f"{repo.root} had no {INDEX_FILE}: ran `modelreg init` first (see `stages:` "
+                f"in {INDEX_FILE} for the promotion order)"
+            )
+        return repo
 
     def _reader(self, name: str | None = None, *, names_only: bool = False) -> TagReader:
         """Where a read query gets its tags: the clone, ``ls-remote``, or a cached mirror."""
@@ -230,7 +251,7 @@ class Registry:
         from modelreg.values import metrics_from, params_from
 
         return operations.register(
-            self._git,
+            self._writable,
             name,
             path,
             metrics=metrics_from(metrics),
@@ -260,7 +281,7 @@ class Registry:
         from modelreg import stages
 
         return stages.promote(
-            self._git, name, version, stage, message=message, force=force, push=push
+            self._writable, name, version, stage, message=message, force=force, push=push
         )
 
     def demote(
@@ -275,7 +296,7 @@ class Registry:
         """Unassign the current holder of ``stage`` (``force`` overrides ``allow_empty``)."""
         from modelreg import stages
 
-        return stages.demote(self._git, name, stage, message=message, push=push, force=force)
+        return stages.demote(self._writable, name, stage, message=message, push=push, force=force)
 
     def propose(
         self,
@@ -339,7 +360,7 @@ class Registry:
         from modelreg import stages
 
         return stages.rollback(
-            self._git, name, stage, to=to, message=message, push=push, force=force
+            self._writable, name, stage, to=to, message=message, push=push, force=force
         )
 
     def deprecate(
@@ -353,7 +374,7 @@ class Registry:
         """Deregister one version, or deprecate the whole model; returns the tag."""
         from modelreg import stages
 
-        return stages.deprecate(self._git, name, version, message=message, push=push)
+        return stages.deprecate(self._writable, name, version, message=message, push=push)
 
     def rebuild_index(self, *, message: str | None = None, push: str | None = None) -> Index:
         """Rewrite ``registry.yaml`` from the tags."""
