@@ -664,7 +664,10 @@ def _mkrepo(root: Path, commit_dates: Sequence[int]) -> list[str]:
 
 
 def _tag(root: Path, name: str, commit: str, when: int) -> None:
-    body = f"object {commit}\ntype commit\ntag {name}\ntagger Ada <ada@example.com> {when} +0000\n\nx\n"
+    body = (
+        f"object {commit}\ntype commit\ntag {name}\n"
+        f"tagger Ada <ada@example.com> {when} +0000\n\nx\n"
+    )
     made = subprocess.run(
         ["git", "mktag"], cwd=root, input=body, capture_output=True, text=True, check=True
     )
