@@ -61,6 +61,7 @@ TARGETS: dict[str, tuple[float, float]] = {
     "register 1 MB": (1.5, 50),
     "promote": (0.6, 50),
     "which --repo file://": (0.3, 50),
+    "which --repo file:// (cold)": (1.0, 50),
 }
 TARGET_SIZE = (100, 100)
 DEFAULT_SIZES = "10x10,100x10,100x100"
@@ -89,7 +90,9 @@ class Run:
 GNU_TIME = "/usr/bin/time"
 
 
-def run_once(argv: list[str], cwd: Path, timeout: float = TIMEOUT) -> Run:
+def run_once(
+    argv: list[str], cwd: Path, timeout: float = TIMEOUT, env: dict[str, str] | None = None
+) -> Run:
     """Run ``argv`` as a fresh process; wall time and the peak RSS of its process tree.
 
     The peak comes from GNU time (``%M``), which waits for the command and reads its rusage:
@@ -109,7 +112,7 @@ def run_once(argv: list[str], cwd: Path, timeout: float = TIMEOUT) -> Run:
         proc = subprocess.Popen(
             full,
             cwd=cwd,
-            env=synth.bench_env(),
+            env=synth.bench_env(env),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
@@ -225,6 +228,8 @@ class Case:
     remote: bool = False
     answer: str | None = None  # "version": compare the printed versions
     modelreg_note: str | None = None
+    # Each run starts with an empty cache (no mirror of the remote yet).
+    cold: bool = False
 
 
 @dataclass
@@ -307,6 +312,15 @@ def cases(layout: synth.Layout, bare_url: str, url_ok: bool) -> list[Case]:
             answer="version",
             modelreg_note=None if url_ok else "n/a (not implemented)",
         ),
+        Case(
+            "which --repo file:// (cold)",
+            ["which", "--repo", bare_url, m, "prod"] if url_ok else None,
+            ["show", "--repo", bare_url, f"{m}#prod", "--ref"],
+            remote=True,
+            answer="version",
+            modelreg_note=None if url_ok else "n/a (not implemented)",
+            cold=True,
+        ),
     ]
 
 
@@ -321,7 +335,12 @@ def measure(
             # A fresh 1 MB artifact each run (untimed).
             (repo / args[2]).write_bytes(os.urandom(1_000_000))
         try:
-            result.runs.append(run_once([exe, *args], cwd))
+            if case.cold:
+                with tempfile.TemporaryDirectory(dir=elsewhere) as cache:
+                    env = {"XDG_CACHE_HOME": cache}
+                    result.runs.append(run_once([exe, *args], cwd, env=env))
+            else:
+                result.runs.append(run_once([exe, *args], cwd))
         finally:
             if snap is not None:
                 snap.restore()

@@ -11,14 +11,16 @@ What the repository holds (see bench/README.md):
   in the first round, ``dvc.yaml`` (``artifacts:`` entry per model) and ``models/.gitignore``;
 * an annotated tag ``<name>@v1.<r>.0`` on each of those commits whose message is exactly what
   ``modelreg register`` writes (``modelreg.tagmessage.compose`` + ``ArtifactRecord.to_json``);
-* three stage tags per model, ``<name>#prod#1``, ``<name>#staging#2``, ``<name>#dev#3``, on the
-  commits of versions V-3, V-2 and V-1 (clamped at 0), dated after every registration;
+* four stage tags per model, ``<name>#prod#1``, ``<name>#staging#2``, ``<name>#dev#3`` and
+  ``<name>#prod#4``, on the commits of versions V-4, V-2, V-1 and V-3 (clamped at 0), dated
+  after every registration: prod was assigned twice, so which version holds it depends on the
+  tags' dates (by URL, tag names alone cannot answer);
 * tagger dates strictly increasing per model (and globally);
 * a final commit with ``registry.yaml`` (``stages: [dev, staging, prod]``), written with
   ``modelreg.index.dump_index`` so it matches what ``modelreg index rebuild`` produces;
 * refs packed with ``git pack-refs --all``, as in a fresh clone.
 
-So a registry of M x V has M*V + 3*M tags: 130, 1,300 and 10,300 for 10x10, 100x10, 100x100.
+So a registry of M x V has M*V + 4*M tags: 140, 1,400 and 10,400 for 10x10, 100x10, 100x100.
 """
 
 from __future__ import annotations
@@ -107,7 +109,12 @@ class Layout:
     def stage_plan(self) -> list[tuple[str, int]]:
         """(stage, version index) assigned to every model, in order; counter = position + 1."""
         last = self.versions - 1
-        return [("prod", max(last - 2, 0)), ("staging", max(last - 1, 0)), ("dev", last)]
+        return [
+            ("prod", max(last - 3, 0)),
+            ("staging", max(last - 1, 0)),
+            ("dev", last),
+            ("prod", max(last - 2, 0)),
+        ]
 
     def query_model(self) -> str:
         """The model the per-model benchmarks ask about (one in the middle)."""
@@ -235,7 +242,7 @@ def build(
             marks[name].append(mark)
             records[name].append(record)
 
-    # Stage tags: after every registration, counters 1..3 per model.
+    # Stage tags: after every registration, counters 1..4 per model.
     for name in layout.names:
         layout.holders[name] = {}
     for counter, (stage, idx) in enumerate(layout.stage_plan(), start=1):

@@ -126,21 +126,32 @@ def test_not_a_git_repository(tmp_path: Path) -> None:
     )
 
 
-def test_writes_need_init_but_reads_do_not(tmp_path: Path) -> None:
+def test_reads_need_no_init_and_the_first_write_runs_it(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     git(root, "commit", "-q", "--allow-empty", "-m", "Start")
     write_model(root, "w")
     before = snapshot(root)
+    proc = modelreg(root, "list")
+    assert proc.returncode == 0 and "No models registered yet" in proc.stdout
+    assert snapshot(root) == before  # a read writes nothing
+    proc = modelreg(root, "register", "churn", "models/churn.pkl")
+    assert proc.returncode == 0, proc.stderr
+    assert "had no registry.yaml: ran `modelreg init` first" in proc.stderr
+    assert modelreg(root, "check").returncode == 0
+
+
+def test_a_deleted_registry_yaml_is_reported_not_recreated(reg_repo: Path) -> None:
+    (reg_repo / "registry.yaml").unlink()
+    write_model(reg_repo, "weights-3")
+    before = snapshot(reg_repo)
     assert_one_line_error(
-        modelreg(root, "register", "churn", "models/churn.pkl"),
+        modelreg(reg_repo, "register", "churn", "models/churn.pkl"),
         "not a modelreg registry",
         "modelreg init",
     )
-    assert snapshot(root) == before
-    proc = modelreg(root, "list")
-    assert proc.returncode == 0 and "No models registered yet" in proc.stdout
+    assert snapshot(reg_repo) == before
 
 
 def test_malformed_index_blocks_writes_not_reads(reg_repo: Path) -> None:

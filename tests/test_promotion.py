@@ -123,7 +123,7 @@ def test_check_passes_on_a_sound_registry(governed: Registry, repo: Path) -> Non
         "registry.yaml is consistent: 1 model, 2 versions\n",
     )
     data = __import__("json").loads(modelreg(repo, "check", "--json").stdout)
-    assert data == {"ok": True, "problems": [], "drift": [], "notes": []}
+    assert data == {"ok": True, "problems": [], "drift": [], "notes": [], "warnings": []}
 
 
 def edit(repo: Path, old: str, new: str) -> None:
