@@ -102,3 +102,33 @@ def test_large_artifacts_show_progress_on_a_terminal(repo: Path, tmp_path: Path)
     # Not a terminal: no progress noise in logs.
     quiet = run(copy, str(VENV_BIN / "modelreg"), "get", "big@latest", "-o", str(tmp_path / "b2"))
     assert quiet.stderr == ""
+
+
+def test_readers_of_one_url_share_its_mirror_at_once(repo: Path, tmp_path: Path) -> None:
+    """Eight readers start together on a URL no one has read yet: all build or share the one
+    cached mirror and answer (git's shallow.lock used to fail all but one fetch)."""
+    import subprocess
+
+    from tests.conftest import VENV_BIN
+
+    reg = Registry(repo)
+    reg.init()
+    for content in ("one", "two"):
+        write_model(repo, content)
+        reg.register("churn", "models/churn.pkl")
+    reg.promote("churn", "v1.0.0", "production")
+    reg.promote("churn", "v1.1.0", "production")  # two assignments: names alone cannot say
+    url = repo.as_uri()
+    procs = [
+        subprocess.Popen(
+            [str(VENV_BIN / "modelreg"), *args, "--repo", url],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in [["which", "churn", "production"], ["show", "churn"]] * 4
+    ]
+    results = [(p.wait(), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in results] == [0] * 8, [err for _, _, err in results]
+    assert {out for code, out, _ in results[::2]} == {"v1.1.0\n"}

@@ -149,7 +149,17 @@ class Mirror(GitRepo):
         self.shown = redact(url)
 
     def fetch(self, refspecs: Sequence[str], what: str) -> None:
-        """Fetch ``refspecs`` from ``origin``, shallow and without file contents."""
+        """Fetch ``refspecs`` from ``origin``, shallow and without file contents.
+
+        Readers of one URL share its mirror: fetches take turns (git's ``shallow.lock``
+        would fail the second one), under the same kind of lock writes take in a clone.
+        """
+        from modelreg.locking import write_lock
+
+        with write_lock(self.root):
+            self._fetch(refspecs, what)
+
+    def _fetch(self, refspecs: Sequence[str], what: str) -> None:
         proc = self.run(
             "fetch",
             "--quiet",
