@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,25 @@ def run(args: Sequence[str | os.PathLike[str]], cwd: Path) -> str:
 
 def git(repo: Path, *args: str) -> str:
     return run(["git", *args], cwd=repo)
+
+
+def shown_cli() -> str:
+    """How a printed command names modelreg: plain ``modelreg`` when that is this
+    checkout's (an activated venv), else the full path, so a pasted command runs it."""
+    found = shutil.which("modelreg")
+    if found is not None and Path(found).resolve() == MODELREG_CLI.resolve():
+        return "modelreg"
+    return str(MODELREG_CLI)
+
+
+def cli(repo: Path, *args: str) -> str:
+    """Run a modelreg command in ``repo`` and print it as a transcript (``$ modelreg …``
+    and its output): every such line works when pasted in ``repo``."""
+    out = run([MODELREG_CLI, *args], cwd=repo)
+    print(f"$ {shlex.join([shown_cli(), *args])}")
+    if out:
+        print(out)
+    return out
 
 
 def show(value: object) -> str:
@@ -134,10 +155,11 @@ def demo(scratch: Path) -> None:
     section("1. repositories")
     origin, dvc_remote, repo = make_repos(scratch)
     reg = modelreg.Registry(repo)
-    index = reg.init(remote=str(dvc_remote))
+    index = reg.init(dvc_remote=str(dvc_remote))
     print(f"git remote (bare): {origin}")
     print(f"dvc remote:        {dvc_remote}")
     print(f"registry index:    {index}")
+    print(f"The `$ modelreg …` commands below run in {repo}: cd there to paste them.")
 
     section("2-3. train and register two versions")
     split = iris_split()
@@ -162,10 +184,9 @@ def demo(scratch: Path) -> None:
         change = reg.promote(MODEL, mv.version, "production")
         print(f"promoted {change.version} -> {change.stage}  ({change.tag})")
     api_holder = reg.which(MODEL, "production").version
+    print(f"Registry.which: {api_holder}")
     # Deploy scripts ask the CLI from inside the repo, so do exactly that.
-    cli_holder = run([MODELREG_CLI, "which", MODEL, "production"], cwd=repo)
-    print(f"Registry.which:               {api_holder}")
-    print(f"$ modelreg which {MODEL} production -> {cli_holder}")
+    cli_holder = cli(repo, "which", MODEL, "production")
     expect(
         api_holder == cli_holder == strong.version,
         f"production should be {strong.version}: API says {api_holder}, CLI {cli_holder}",
@@ -181,13 +202,12 @@ def demo(scratch: Path) -> None:
     print(f"promoted {change.version} -> production again ({change.tag}); which says {now}")
     expect(now == strong.version, f"production should be {strong.version} again, is {now}")
 
-    section("6. history (newest first) and comparison")
-    for event in reg.history(MODEL):
-        message = " / ".join(ln for ln in event.message.splitlines() if ln.strip())
-        print(
-            f"{event.timestamp:%Y-%m-%d %H:%M:%S}  {event.kind.value:<8} "
-            f"{event.version or '-':<7} {event.stage or '-':<10} {message}"
-        )
+    section("6. history (newest first, times in UTC, with each -m note) and comparison")
+    history = cli(repo, "history", MODEL)
+    expect(
+        "demo: pretend v1.1.0 misbehaves" in history,
+        "the history should show the rollback's -m note",
+    )
     cmp = reg.compare(MODEL, weak.version, strong.version)
     print(f"compare {cmp.a} -> {cmp.b}:")
     for d in cmp.metrics + cmp.params:
@@ -207,16 +227,16 @@ def demo(scratch: Path) -> None:
         live_acc == registered_acc,
         f"deployed model scores {live_acc}, registry recorded {registered_acc}",
     )
-    deployed = reg.get(f"{MODEL}#production", out=scratch / "deployed")
-    files = ", ".join(sorted(p.name for p in deployed.iterdir()))
-    print(f"modelreg get {MODEL}#production -> {deployed} ({files})")
+    # --force: the same command redeploys to the same folder (as pasting it again would).
+    out = scratch / "deployed"
+    deployed = Path(cli(repo, "get", f"{MODEL}#production", "-o", str(out), "--force"))
+    expect(deployed == out, f"get wrote {deployed}, not {out}")
+    print(f"deployed files: {', '.join(sorted(p.name for p in deployed.iterdir()))}")
 
     # Bytes first (DVC remote), then the branch and every registry tag in one atomic push.
-    pushed = reg.push()
+    cli(repo, "push")
     objects = [p for p in dvc_remote.rglob("*") if p.is_file()]
-    print(
-        f"modelreg push: {len(pushed)} tags to origin; the DVC remote holds {len(objects)} objects"
-    )
+    print(f"the DVC remote holds {len(objects)} objects")
     expect(len(objects) >= 4, f"expected both versions' bytes in the DVC remote, found {objects}")
     remote_tags = sorted(
         line.split("refs/tags/", 1)[1]
@@ -229,10 +249,8 @@ def demo(scratch: Path) -> None:
     remote_main = git(origin, "rev-parse", "main")
     expect(remote_main == git(repo, "rev-parse", "HEAD"), "origin/main is not the local HEAD")
     print(f"origin main at {remote_main[:12]}")
-    by_url = run(
-        [MODELREG_CLI, "which", MODEL, "production", "--repo", f"file://{origin}"], cwd=scratch
-    )
-    print(f"$ modelreg which {MODEL} production --repo file://{origin.name} -> {by_url}")
+    # By URL, as a deploy job asks the Git host: an absolute file:// URL, pasteable anywhere.
+    by_url = cli(repo, "which", MODEL, "production", "--repo", origin.as_uri())
     expect(by_url == strong.version, f"by URL production should be {strong.version}, is {by_url}")
 
     print(f"\nOK in {time.monotonic() - started:.1f}s")

@@ -128,7 +128,7 @@ def _build(tmp: Path, push: bool) -> World:
     if push:
         git(tmp, "init", "-q", "--bare", "-b", "main", str(tmp / "base-origin.git"))
         git(repo, "remote", "add", "origin", str(tmp / "base-origin.git"))
-        reg.init(remote=str(tmp / "base-dvc-store"))
+        reg.init(dvc_remote=str(tmp / "base-dvc-store"))
         subprocess.run(
             [str(VENV_BIN / "dvc"), "remote", "rename", "storage", "store"],
             cwd=repo, check=True, capture_output=True,

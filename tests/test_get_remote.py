@@ -17,7 +17,7 @@ def clone(repo: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A registry whose bytes are only in a DVC remote folder, cloned without a cache."""
     remote = tmp_path / "dvc-remote"
     reg = Registry(repo)
-    reg.init(remote=str(remote))
+    reg.init(dvc_remote=str(remote))
     write_model(repo, "file-bytes-v1")
     reg.register("churn", "models/churn.pkl")
     write_model(repo, "w", "models/bundle/weights.bin")
@@ -79,7 +79,7 @@ def test_large_artifacts_show_progress_on_a_terminal(repo: Path, tmp_path: Path)
     from tests.conftest import VENV_BIN
 
     reg = Registry(repo)
-    reg.init(remote=str(tmp_path / "dvc-remote"))
+    reg.init(dvc_remote=str(tmp_path / "dvc-remote"))
     write_model(repo, os.urandom(3 << 20))
     reg.register("big", "models/churn.pkl")
     assert run(repo, "dvc", "push").returncode == 0

@@ -143,7 +143,7 @@ def test_a_detached_head_at_the_remote_tip_may_write(tmp_path: Path) -> None:
     from tests.conftest import bare_remote_and_clone
 
     _, work = bare_remote_and_clone(tmp_path)
-    Registry(work).init(remote=str(tmp_path / "store"))
+    Registry(work).init(dvc_remote=str(tmp_path / "store"))
     write_model(work, "a")
     Registry(work).register("churn", "models/churn.pkl", push="origin")
     git(work, "fetch", "-q", "origin")
@@ -298,7 +298,7 @@ def test_repo_at_a_bare_repository_path_is_read_like_its_url(tmp_path: Path) -> 
     from tests.conftest import bare_remote_and_clone
 
     origin, work = bare_remote_and_clone(tmp_path)
-    Registry(work).init(remote=str(tmp_path / "store"))
+    Registry(work).init(dvc_remote=str(tmp_path / "store"))
     write_model(work, "a")
     Registry(work).register("churn", "models/churn.pkl", push="origin")
     Registry(work).promote("churn", "v1.0.0", "production", push="origin")
@@ -333,7 +333,7 @@ def test_register_no_tag_is_proposed_on_a_branch_and_tagged_by_apply(tmp_path: P
     from tests.conftest import bare_remote_and_clone
 
     origin, work = bare_remote_and_clone(tmp_path)
-    Registry(work).init(remote=str(tmp_path / "store"))
+    Registry(work).init(dvc_remote=str(tmp_path / "store"))
     git(work, "push", "-q", "origin", "main")
     git(work, "switch", "-q", "-c", "new-churn")
     write_model(work, "proposed-bytes")

@@ -612,7 +612,7 @@ def test_same_second_assignments_read_as_gto_reads_them(
 
 def test_dvc_artifacts_get_matches_registry_get(repo: Path, tmp_path: Path) -> None:
     reg = Registry(repo)
-    reg.init(remote=str(tmp_path / "dvc-remote"))
+    reg.init(dvc_remote=str(tmp_path / "dvc-remote"))
     first = b"\x00first model bytes\n" * 100
     second = b"\x01second model bytes\n" * 150
     write_model(repo, first, "models/churn.pkl")

@@ -163,8 +163,9 @@ def test_reads_escape_control_characters_but_json_keeps_them(
 def test_history_message_column_is_the_first_line_escaped(hostile: Path) -> None:
     lines = modelreg(hostile, "history", "churn").stdout.splitlines()
     assign = next(ln for ln in lines if " assign " in ln)
-    # "\r" ends the first line of the message, as it always did; what is before it is shown.
-    assert assign.endswith("promoted\\x1b[2J\\x1b]0;pwned\\x07\\u202eevil\\x9b31m\\x09tab")
+    # "\r" ends the first line of the message, as it always did: what is before it is the
+    # message column, what follows is the note column (the last).
+    assert assign.endswith("promoted\\x1b[2J\\x1b]0;pwned\\x07\\u202eevil\\x9b31m\\x09tab  cr")
     assert "Eve\\x1b[2J" in assign
 
 

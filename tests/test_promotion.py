@@ -218,14 +218,14 @@ def test_check_remote_finds_artifacts_missing_from_the_dvc_remote(
     repo: Path, tmp_path: Path
 ) -> None:
     reg = Registry(repo)
-    reg.init(remote=str(tmp_path / "store"))
+    reg.init(dvc_remote=str(tmp_path / "store"))
     write_model(repo, "a")
     reg.register("churn", "models/churn.pkl")
-    proc = modelreg(repo, "check", "--remote")
+    proc = modelreg(repo, "check", "--verify-remote")
     assert proc.returncode == 1
     assert "churn v1.0.0: remote: artifact" in proc.stdout and "missing from the DVC" in proc.stdout
     assert subprocess.run(["dvc", "push", "-q"], cwd=repo).returncode == 0
-    assert modelreg(repo, "check", "--remote").returncode == 0
+    assert modelreg(repo, "check", "--verify-remote").returncode == 0
 
 
 def test_apply_is_idempotent_and_lists_what_it_does(governed: Registry, repo: Path) -> None:
@@ -288,7 +288,7 @@ def test_the_ci_templates_flow_end_to_end(tmp_path: Path) -> None:
     git(tmp_path, "clone", "-q", url, str(ds))
     git(ds, "commit", "-q", "--allow-empty", "-m", "Start")
     reg = Registry(ds)
-    reg.init(remote=str(store), push="origin")
+    reg.init(dvc_remote=str(store), push="origin")
     add_policy(ds)
     git(ds, "push", "-q", "origin", "main")
     write_model(ds, "v1 bytes")

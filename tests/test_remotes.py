@@ -26,7 +26,7 @@ class Shared:
         seed = tmp / "seed"
         git(tmp, "clone", "-q", self.url, str(seed))
         git(seed, "commit", "-q", "--allow-empty", "-m", "Start")
-        Registry(seed).init(remote=str(self.dvc_remote))
+        Registry(seed).init(dvc_remote=str(self.dvc_remote))
         git(seed, "push", "-q", "origin", "main")
 
     @property
@@ -353,7 +353,7 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
 
 def test_init_push_publishes_the_registry_commit(tmp_path: Path) -> None:
     origin, work = bare_remote_and_clone(tmp_path)
-    proc = modelreg(work, "init", "--remote", str(tmp_path / "store"), "--push", "-m", "set up")
+    proc = modelreg(work, "init", "--dvc-remote", str(tmp_path / "store"), "--push", "-m", "set up")
     assert proc.returncode == 0, proc.stderr
     assert "stages:" in git(origin, "show", "main:registry.yaml")
     assert git(origin, "log", "-1", "--format=%B", "main").strip() == (

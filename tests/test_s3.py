@@ -44,7 +44,7 @@ def test_s3_remote_end_to_end(
     proc = modelreg(
         work,
         "init",
-        "--remote",
+        "--dvc-remote",
         "s3://models/registry",
         "--remote-config",
         f"endpointurl={s3_endpoint}",
@@ -103,7 +103,7 @@ def test_dvc_remote_faults_stop_before_any_tag_leaves(
     options = {"endpointurl": endpoint}
     if fault == "unreachable":
         options.update(CREDS)
-    Registry(work).init(remote="s3://models/faults", remote_config=options)
+    Registry(work).init(dvc_remote="s3://models/faults", remote_config=options)
     write_model(work, "never-shared")
     proc = modelreg(work, "register", "churn", "models/churn.pkl", "--push")
     assert proc.returncode == 1

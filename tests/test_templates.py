@@ -222,7 +222,7 @@ def test_github_deploy_ships_every_pair_apply_changed(tmp_path: Path) -> None:
     git(tmp_path, "clone", "-q", url, str(ds))
     git(ds, "commit", "-q", "--allow-empty", "-m", "Start")
     reg = Registry(ds)
-    reg.init(remote=str(tmp_path / "store"), push="origin")
+    reg.init(dvc_remote=str(tmp_path / "store"), push="origin")
     rel = "models/team/churn.pkl"
     write_model(ds, "v1 bytes", rel)
     reg.register("team/churn", rel, push="origin")
@@ -314,7 +314,7 @@ def test_gitlab_template_runs_under_gitlab_ci_local(tmp_path: Path) -> None:
     git(tmp_path, "clone", "-q", url, str(ds))
     git(ds, "commit", "-q", "--allow-empty", "-m", "Start")
     reg = Registry(ds)
-    reg.init(remote=str(tmp_path / "dvc-store"), push="origin")
+    reg.init(dvc_remote=str(tmp_path / "dvc-store"), push="origin")
     index = ds / "registry.yaml"
     index.write_text(
         index.read_text().replace(

@@ -339,7 +339,7 @@ def test_hostile_listing_in_the_dvc_remote_writes_nothing(
     """The same boundary for a listing fetched from the DVC remote (a fresh clone)."""
     store = tmp_path / "store"
     reg = Registry(repo)
-    reg.init(remote=str(store))
+    reg.init(dvc_remote=str(store))
     data = b"escaped bytes"
     md5 = hashlib.md5(data).hexdigest()
     listing = json.dumps([{"md5": md5, "relpath": "../../escape.txt"}], sort_keys=True).encode()
@@ -531,19 +531,19 @@ def test_a_version_git_refuses_changes_nothing(registry: Registry, repo: Path) -
 def test_check_verify_rehashes_remote_objects(repo: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
     reg = Registry(repo)
-    reg.init(remote=str(store))
+    reg.init(dvc_remote=str(store))
     write_model(repo, "good bytes")
     mv = reg.register("churn", "models/churn.pkl")
     write_model(repo, "w", "models/bundle/w.bin")
     reg.register("bundle", "models/bundle")
     assert run(repo, "dvc", "push", "-q").returncode == 0
-    assert modelreg(repo, "check", "--remote", "--verify").returncode == 0
+    assert modelreg(repo, "check", "--verify-remote", "--verify").returncode == 0
     assert mv.md5 is not None
     obj = store / "files" / "md5" / mv.md5[:2] / mv.md5[2:]
     obj.chmod(0o644)
     obj.write_text("rotten bytes")
-    assert modelreg(repo, "check", "--remote").returncode == 0  # presence only
-    proc = modelreg(repo, "check", "--remote", "--verify")
+    assert modelreg(repo, "check", "--verify-remote").returncode == 0  # presence only
+    proc = modelreg(repo, "check", "--verify-remote", "--verify")
     assert proc.returncode == 1
     assert f"artifact {mv.md5} is corrupted in the DVC remote" in proc.stdout
 

@@ -130,7 +130,7 @@ class Published:
         self.seed = tmp / "seed"
         git(tmp, "clone", "-q", self.url, str(self.seed))
         git(self.seed, "commit", "-q", "--allow-empty", "-m", "Start")
-        Registry(self.seed).init(remote=str(self.real))
+        Registry(self.seed).init(dvc_remote=str(self.real))
         git(self.seed, "push", "-q", "origin", "main")
 
     @property
@@ -326,7 +326,7 @@ def test_a_branch_without_a_dvc_config_says_how_to_pin(tmp_path: Path) -> None:
     seed = tmp_path / "seed"
     git(tmp_path, "clone", "-q", f"file://{origin}", str(seed))
     git(seed, "commit", "-q", "--allow-empty", "-m", "Start")
-    Registry(seed).init(remote=str(tmp_path / "dvc"))
+    Registry(seed).init(dvc_remote=str(tmp_path / "dvc"))
     write_model(seed, "bytes")
     Registry(seed).register("churn", "models/churn.pkl")
     git(seed, "push", "-q", "origin", "main", "--tags")

@@ -24,6 +24,7 @@ _EXPORTS = {
     "LibraryVersionWarning": "modelreg.models",
     "AppliedChange": "modelreg.records",
     "Comparison": "modelreg.records",
+    "DvcRemoteChange": "modelreg.operations",
     "Event": "modelreg.records",
     "ModelDetail": "modelreg.records",
     "ModelSummary": "modelreg.records",
@@ -47,6 +48,7 @@ __all__ = [
     "Comparison",
     "ConflictError",
     "DvcError",
+    "DvcRemoteChange",
     "Event",
     "GitError",
     "IndexError_",
@@ -101,6 +103,7 @@ if TYPE_CHECKING:
         RegistryError,
     )
     from modelreg.models import LibraryVersionWarning, load_model, log_model
+    from modelreg.operations import DvcRemoteChange
     from modelreg.records import (
         AppliedChange,
         Comparison,

@@ -102,23 +102,56 @@ SECRET_OPTIONS = frozenset(
 )
 
 
+def default_remote_settings(root: Path) -> tuple[str | None, dict[str, str]]:
+    """The default DVC remote committed in ``root``'s ``.dvc/config``: its name and its
+    settings there (``url`` included); ``(None, {})`` when it names none."""
+    from dvc.config import Config
+
+    with _dvc_errors("read .dvc/config"):
+        config = Config(dvc_dir=os.fspath(root / ".dvc"), validate=False)
+        conf = config.load_one("repo")
+    name = conf.get("core", {}).get("remote")
+    if not name:
+        return None, {}
+    settings = conf.get("remote", {}).get(name, {})
+    return str(name), {str(k): str(v) for k, v in settings.items()}
+
+
 def set_default_remote(
-    root: Path, url: str, options: dict[str, str] | None = None, name: str = "storage"
-) -> None:
-    """Configure ``url`` as the default DVC remote; secrets go to ``config.local``."""
+    root: Path,
+    url: str,
+    options: dict[str, str] | None = None,
+    name: str = "storage",
+    *,
+    drop_local: bool = False,
+) -> list[str]:
+    """Configure ``url`` as the default DVC remote; secrets go to ``config.local``.
+
+    With ``drop_local`` the remote's settings in ``config.local`` are removed first (they
+    were set for another URL: credentials must not follow a remote to a new endpoint);
+    returns the names of the settings removed."""
     from dvc.config import Config
 
     options = options or {}
     public = {k: v for k, v in options.items() if k not in SECRET_OPTIONS}
     secret = {k: v for k, v in options.items() if k in SECRET_OPTIONS}
+    dropped: list[str] = []
     with _dvc_errors(f"configure remote {url!r}"):
         config = Config(dvc_dir=os.fspath(root / ".dvc"))
+        # Edited in this order because DVC validates the merged levels on every edit: an
+        # S3 credential left on a folder remote would fail it.
+        if drop_local:
+            dropped = sorted(config.load_one("local").get("remote", {}).get(name, {}))
+            if dropped:
+                with config.edit("local") as conf:
+                    conf.get("remote", {}).pop(name, None)
         with config.edit("repo") as conf:
             conf.setdefault("remote", {})[name] = {"url": url, **public}
             conf.setdefault("core", {})["remote"] = name
         if secret:
             with config.edit("local") as conf:
                 conf.setdefault("remote", {}).setdefault(name, {}).update(secret)
+    return dropped
 
 
 def track(root: Path, path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,10 @@ def read_stage_order(root: Path) -> list[str]:
     if isinstance(stages, list) and all(isinstance(s, str) for s in stages):
         return stages
     return list(DEFAULT_STAGES)
+
+
+def in_promotion_order(stages: Iterable[str], order: Sequence[str]) -> list[str]:
+    """``stages`` sorted as ``order`` lists them; stages it does not list come after,
+    alphabetically (a GTO registry may use stages ``registry.yaml`` never named)."""
+    rank = {stage: i for i, stage in enumerate(order)}
+    return sorted(stages, key=lambda s: (0, rank[s], "") if s in rank else (1, 0, s))

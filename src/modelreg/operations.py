@@ -15,7 +15,7 @@ from modelreg.errors import (
     ConflictError,
     InvalidInputError,
 )
-from modelreg.gitrepo import GitRepo
+from modelreg.gitrepo import GitRepo, redact
 from modelreg.grammar import (
     EventKind,
     TagName,
@@ -42,7 +42,7 @@ from modelreg.index import (
 )
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state, version_record
-from modelreg.records import ArtifactRecord, ModelVersion, Scalar
+from modelreg.records import ArtifactRecord, ModelVersion, Scalar, field
 from modelreg.semver import FIRST_VERSION, Bump, Version, is_version, sort_key
 from modelreg.state import ModelState
 from modelreg.tagmessage import compose, parse_record
@@ -71,9 +71,12 @@ def init(
     if stages is not None and len(set(stages)) != len(stages):
         raise InvalidInputError(f"duplicate stage in {','.join(stages)!r}: list each once")
     if remote_options and not remote:
-        raise InvalidInputError("--remote-config needs --remote URL")
+        raise InvalidInputError("--remote-config needs --dvc-remote URL")
     if (repo.root / INDEX_FILE).exists():
-        raise ConflictError(f"{repo.root} is already a modelreg registry ({INDEX_FILE} exists)")
+        raise ConflictError(
+            f"{repo.root} is already a modelreg registry ({INDEX_FILE} exists); to change its "
+            "DVC remote, run `modelreg init --dvc-remote URL`"
+        )
     root = repo.root
     created_dvc = not dvcio.is_initialized(root)
     with writing(repo, need_index=False) as w:
@@ -125,6 +128,77 @@ def init(
                     "pull them, then `git push`"
                 ) from race
     return root / INDEX_FILE
+
+
+# Here rather than in records.py: creating a frozen dataclass costs about a millisecond, and
+# every read query imports records.py; only this write returns one.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DvcRemoteChange:
+    """What setting the default DVC remote of a registry changed.
+
+    ``options`` and ``previous_options`` are the committed settings (``.dvc/config``);
+    ``local`` names the options written to the uncommitted ``.dvc/config.local``
+    (credentials), never their values, and ``dropped_local`` those removed from it because
+    they were set for the previous URL.  ``commit`` is ``None`` when nothing was committed."""
+
+    name: str
+    url: str
+    previous_url: str | None
+    options: dict[str, str] = field(dict)
+    previous_options: dict[str, str] = field(dict)
+    local: list[str] = field(list)
+    dropped_local: list[str] = field(list)
+    commit: str | None = None
+
+
+def set_dvc_remote(
+    repo: GitRepo,
+    url: str,
+    options: dict[str, str] | None = None,
+    *,
+    message: str | None = None,
+    push: str | None = None,
+    extra_op: dict[str, Any] | None = None,
+) -> DvcRemoteChange:
+    """Set or change the default DVC remote of an existing registry: one write that commits
+    ``.dvc/config`` (and, with ``push``, publishes it); credentials among ``options`` go to
+    the uncommitted ``.dvc/config.local``, and when the URL changes, the old URL's settings
+    there are removed.  Nothing is written when nothing changes."""
+    if not url.strip():
+        raise InvalidInputError("empty --dvc-remote: pass a folder or a URL")
+    target = _remote_url(url)
+    options = dict(options or {})
+    public = {k: v for k, v in options.items() if k not in dvcio.SECRET_OPTIONS}
+    secret = sorted(k for k in options if k in dvcio.SECRET_OPTIONS)
+    root = repo.root
+
+    def body(w: Write) -> DvcRemoteChange:
+        check_no_links(root, ".dvc/config")
+        current, before = dvcio.default_remote_settings(root)
+        name = current or "storage"
+        previous = before.pop("url", None)
+        change = DvcRemoteChange(
+            name=name,
+            url=target,
+            previous_url=previous,
+            options=public,
+            previous_options=before,
+            local=secret,
+        )
+        if previous == target and before == public and not secret:
+            return change
+        w.snapshot(root / ".dvc/config", root / ".dvc/config.local")
+        moved = previous is not None and previous != target
+        dropped = dvcio.set_default_remote(root, target, options, name=name, drop_local=moved)
+        change = dataclasses.replace(change, dropped_local=[k for k in dropped if k not in secret])
+        if previous == target and before == public:
+            return change  # only credentials changed: they are never committed
+        headline = f"Set the default DVC remote {name} to {redact(target)}"
+        op = {"op": "dvc-remote", "url": target, "options": public, **(extra_op or {})}
+        commit = w.commit([".dvc/config"], compose(headline, message), op)
+        return dataclasses.replace(change, commit=commit)
+
+    return run_write(repo, body, push=push)
 
 
 def _remote_url(remote: str) -> str:

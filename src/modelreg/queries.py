@@ -171,6 +171,16 @@ def history(repo: TagReader, name: str | None) -> list[Event]:
     return [e.to_record() for e in reversed(events)]
 
 
+def model_names(repo: TagReader) -> list[str]:
+    """The names of every model with a registry tag, from one listing without messages."""
+    names = set()
+    for raw in repo.tags(["refs/tags"], messages=False):
+        parsed = parse_tag(raw.name)
+        if parsed is not None:
+            names.add(parsed.model)
+    return sorted(names)
+
+
 def all_states(repo: TagReader, messages: bool = True) -> dict[str, ModelState]:
     """Every model's state, from one listing of all tags."""
     grouped: dict[str, list[tuple[TagName, RawTag]]] = defaultdict(list)

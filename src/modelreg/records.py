@@ -115,6 +115,18 @@ class Event:
     author_email: str
     message: str
 
+    @property
+    def headline(self) -> str:
+        """The message's first line: what happened (``Promote churn v1.3.0 to production``)."""
+        return self.message.strip().split("\n", 1)[0].strip()
+
+    @property
+    def note(self) -> str:
+        """The rest of the message: the ``-m`` note given with the change (its reason), and
+        ``Policy overridden with --force.`` when it was forced; empty when there is none."""
+        parts = self.message.strip().split("\n", 1)
+        return parts[1].strip() if len(parts) == 2 else ""
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelVersion:

@@ -5,13 +5,14 @@ It returns records and never prints.  The CLI is one client of it; a notebook is
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelreg import queries
-from modelreg.errors import NotARegistryError
+from modelreg.errors import InvalidInputError, NotARegistryError
 from modelreg.gitrepo import GitRepo, TagReader, redact
 from modelreg.grammar import Reference, parse_reference, tag_patterns
 from modelreg.index_header import INDEX_FILE
@@ -29,6 +30,29 @@ from modelreg.semver import Bump
 if TYPE_CHECKING:
     from modelreg.checks import Report
     from modelreg.index import Index
+    from modelreg.operations import DvcRemoteChange
+
+
+T = TypeVar("T")
+
+
+def _renamed(method: str, old: str, new: str, old_value: T | None, new_value: T | None) -> T | None:
+    """The value of a keyword argument that was renamed: the old spelling still works, with
+    a :class:`DeprecationWarning`; both spellings with different values are refused."""
+    if old_value is None:
+        return new_value
+    import warnings
+
+    warnings.warn(
+        f"Registry.{method}({old}=...) is deprecated: use {new}=...",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if new_value is not None and new_value != old_value:
+        raise InvalidInputError(
+            f"Registry.{method}() got {old}={old_value!r} and {new}={new_value!r}: pass only {new}="
+        )
+    return old_value
 
 
 def _is_bare(path: str) -> bool:
@@ -73,10 +97,14 @@ class Registry:
     @property
     def _git(self) -> GitRepo:
         """The local clone; a registry opened by URL is read-only."""
+        return self._clone("to write")
+
+    def _clone(self, purpose: str) -> GitRepo:
+        """The local clone, or a one-line error saying a clone is needed ``purpose``."""
         if self._local is None:
             shown = redact(self._url or "")
             raise NotARegistryError(
-                f"{shown} is a remote registry: clone it (`git clone {shown}`) to write"
+                f"{shown} is a remote registry: clone it (`git clone {shown}`) {purpose}"
             )
         return self._local
 
@@ -99,6 +127,11 @@ class Registry:
                 f"in {INDEX_FILE} for the promotion order)"
             )
         return repo
+
+    @property
+    def is_initialized(self) -> bool:
+        """Whether this clone is a registry already (it has ``registry.yaml``)."""
+        return (self._git.root / INDEX_FILE).is_file()
 
     def _reader(self, name: str | None = None, *, names_only: bool = False) -> TagReader:
         """Where a read query gets its tags: the clone, ``ls-remote``, or a cached mirror."""
@@ -134,9 +167,39 @@ class Registry:
 
         return list(read_stage_order(self._local.root))
 
+    def stage_order(self) -> list[str]:
+        """The registry's stages in promotion order: ``stages:`` in ``registry.yaml``, else
+        (and for a registry read by URL) dev, staging, production."""
+        from modelreg.index_header import DEFAULT_STAGES, read_stage_order
+
+        if self._local is None:
+            return list(DEFAULT_STAGES)
+        return read_stage_order(self._local.root)
+
+    def _in_order(self, stages: Iterable[str]) -> list[str]:
+        """``stages`` in promotion order, unknown ones after it alphabetically."""
+        names = list(stages)
+        if len(names) < 2:
+            return names  # nothing to order: no need to read registry.yaml
+        from modelreg.index_header import in_promotion_order
+
+        return in_promotion_order(names, self.stage_order())
+
+    def _ordered(self, mv: ModelVersion) -> ModelVersion:
+        if len(mv.stages) < 2:
+            return mv
+        return dataclasses.replace(mv, stages=self._in_order(mv.stages))
+
+    def _ordered_map(self, holders: dict[str, str]) -> dict[str, str]:
+        return {stage: holders[stage] for stage in self._in_order(holders)}
+
+    def model_names(self) -> list[str]:
+        """The names of every model with tags, sorted (names only: no tag message is read)."""
+        return queries.model_names(self._reader())
+
     def which(self, name: str, stage: str) -> ModelVersion:
         """The version that holds ``stage``; :class:`NotFoundError` when none does."""
-        return queries.which(self._reader(name), name, stage, self._stages)
+        return self._ordered(queries.which(self._reader(name), name, stage, self._stages))
 
     def which_version(self, name: str, stage: str) -> str:
         """Just the version string of :meth:`which`; by URL this needs only ``ls-remote``."""
@@ -145,7 +208,7 @@ class Registry:
 
     def latest(self, name: str) -> ModelVersion:
         """The greatest active version of ``name``."""
-        return queries.latest(self._reader(name), name)
+        return self._ordered(queries.latest(self._reader(name), name))
 
     def latest_version(self, name: str) -> str:
         """Just the version string of :meth:`latest`; by URL this needs only ``ls-remote``."""
@@ -155,15 +218,24 @@ class Registry:
         """The version a reference (``churn#production``, ``churn@v1.2.0``…) names."""
         parsed = parse_reference(ref) if isinstance(ref, str) else ref
         reader = self._reader(parsed.model)
-        return queries.with_artifact(reader, queries.resolve(reader, parsed))
+        return self._ordered(queries.with_artifact(reader, queries.resolve(reader, parsed)))
 
     def show(self, name: str) -> ModelDetail:
-        """Every version of a model with metrics and stage holders."""
-        return queries.show_model(self._reader(name), name)
+        """Every version of a model with metrics and stage holders (stages in promotion
+        order)."""
+        detail = queries.show_model(self._reader(name), name)
+        return dataclasses.replace(
+            detail,
+            stages=self._ordered_map(detail.stages),
+            versions=[self._ordered(v) for v in detail.versions],
+        )
 
     def list_models(self) -> list[ModelSummary]:
-        """One summary per model in the registry."""
-        return queries.list_models(self._reader())
+        """One summary per model in the registry (stages in promotion order)."""
+        return [
+            dataclasses.replace(row, stages=self._ordered_map(row.stages))
+            for row in queries.list_models(self._reader())
+        ]
 
     def history(self, name: str | None = None) -> list[Event]:
         """The audit log, newest first."""
@@ -213,19 +285,42 @@ class Registry:
         self,
         *,
         stages: list[str] | None = None,
-        remote: str | None = None,
+        dvc_remote: str | None = None,
         remote_config: dict[str, str] | None = None,
         message: str | None = None,
         push: str | None = None,
+        remote: str | None = None,
     ) -> Path:
         """Make this repository a registry (``dvc init`` if needed, ``registry.yaml``).
 
-        ``remote`` becomes the default DVC remote; ``remote_config`` sets its options
-        (``endpointurl``…), with credentials kept in the uncommitted ``.dvc/config.local``.
+        ``dvc_remote`` (a folder or URL) becomes the default DVC remote; ``remote_config``
+        sets its options (``endpointurl``…), with credentials kept in the uncommitted
+        ``.dvc/config.local``.  ``push`` names the Git remote to push the commit to.
+        ``remote`` is the deprecated spelling of ``dvc_remote``.
         """
         from modelreg import operations
 
-        return operations.init(self._git, stages, remote, remote_config, message=message, push=push)
+        dvc_remote = _renamed("init", "remote", "dvc_remote", remote, dvc_remote)
+        return operations.init(
+            self._git, stages, dvc_remote, remote_config, message=message, push=push
+        )
+
+    def set_dvc_remote(
+        self,
+        url: str,
+        *,
+        remote_config: dict[str, str] | None = None,
+        message: str | None = None,
+        push: str | None = None,
+    ) -> DvcRemoteChange:
+        """Set or change the default DVC remote of an existing registry, as a write: the
+        new ``.dvc/config`` is committed (``message`` is added to the commit message) and,
+        with ``push``, published.  Its options are replaced by ``remote_config``
+        (credentials go to the uncommitted ``.dvc/config.local``).  Bytes pushed from now
+        on go to ``url``; those already in the old remote stay there."""
+        from modelreg import operations
+
+        return operations.set_dvc_remote(self._git, url, remote_config, message=message, push=push)
 
     def register(
         self,
@@ -316,15 +411,25 @@ class Registry:
             self._git, name, version, stage, branch=branch, message=message, force=force
         )
 
-    def check(self, *, remote: bool = False, verify: bool = False, strict: bool = False) -> Report:
+    def check(
+        self,
+        *,
+        verify_remote: bool = False,
+        verify: bool = False,
+        strict: bool = False,
+        remote: bool | None = None,
+    ) -> Report:
         """Validate ``registry.yaml`` against the schema, the tags and the policies.
 
-        ``remote`` also checks that every indexed artifact is in the DVC remote; with
+        ``verify_remote`` also checks that every indexed artifact is in the DVC remote; with
         ``verify`` its bytes are downloaded and re-hashed too.  Drifted stages are listed in
-        the report; ``strict`` makes them fail it."""
+        the report; ``strict`` makes them fail it.  ``remote`` is the deprecated spelling of
+        ``verify_remote``."""
         from modelreg import checks
 
-        return checks.check(self._git, remote=remote or verify, verify=verify, strict=strict)
+        in_remote = _renamed("check", "remote", "verify_remote", remote, verify_remote or None)
+        repo = self._clone("and run `modelreg check` there (it reads the clone's registry.yaml)")
+        return checks.check(repo, remote=bool(in_remote) or verify, verify=verify, strict=strict)
 
     def apply(
         self,
@@ -382,9 +487,12 @@ class Registry:
 
         return operations.rebuild_index(self._git, message=message, push=push)
 
-    def push(self, remote: str = "origin") -> list[str]:
-        """Publish local registry tags the remote lacks: artifact bytes first, then one atomic
-        Git push of the branch and the tags.  Returns the tags pushed."""
+    def push(self, git_remote: str | None = None, *, remote: str | None = None) -> list[str]:
+        """Publish local registry tags the Git remote ``git_remote`` (default ``origin``)
+        lacks: artifact bytes first (to the DVC remote), then one atomic Git push of the
+        branch and the tags.  Returns the tags pushed.  ``remote`` is the deprecated
+        spelling of ``git_remote``."""
         from modelreg import writer
 
-        return writer.push(self._git, remote)
+        chosen = _renamed("push", "remote", "git_remote", remote, git_remote)
+        return writer.push(self._git, chosen or "origin")

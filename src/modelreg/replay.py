@@ -28,7 +28,7 @@ from modelreg.tagmessage import OP_TRAILER, parse_record
 log = logging.getLogger("modelreg")
 
 BACKUP = "refs/modelreg/redo"
-_REDOABLE = {"register", "promote", "demote", "rollback", "deprecate", "rebuild"}
+_REDOABLE = {"register", "promote", "demote", "rollback", "deprecate", "rebuild", "dvc-remote"}
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,16 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                 )
             elif op["op"] == "rebuild":
                 operations.rebuild_index(repo, message=step.note, extra_op=redo)
+            elif op["op"] == "dvc-remote":
+                options = op.get("options")
+                options = options if isinstance(options, dict) else {}
+                operations.set_dvc_remote(
+                    repo,
+                    str(op["url"]),
+                    {str(k): str(v) for k, v in options.items()},
+                    message=step.note,
+                    extra_op=redo,
+                )
         except RegistryError as e:
             if op["op"] == "register":
                 # Its bytes and record stay under refs/modelreg/redo: the next catch-up

@@ -10,23 +10,33 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
+from typer.core import TyperCommand
 
 from modelreg.cli import render
 from modelreg.cli.merge_command import merge_index as merge_index_command
-from modelreg.errors import RegistryError
+from modelreg.errors import InvalidInputError, RegistryError
 from modelreg.gitrepo import redact
 from modelreg.registry import Registry
+
+
+class _Command(TyperCommand):
+    """A command whose usage line names its arguments as ``NAME STAGE`` (Typer 0.28 writes
+    required ones as ``{NAME}``, which reads like a placeholder to fill in)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
 
 app = typer.Typer(
     name="modelreg",
     help="A Git-backed model registry: versions and stages are Git tags, bytes live in DVC.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -35,16 +45,116 @@ app.add_typer(index_app, name="index")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+# -- completion ------------------------------------------------------------------------------
+# Each callback imports modelreg.cli.complete when the shell asks for candidates, and the
+# callbacks are attached only then: Typer inspects every callback's signature when it builds
+# the commands (about 1 ms of each run), and a command never needs them.  The variable is
+# the one Typer's completion scripts set for the `modelreg` executable.
+_COMPLETING = "_MODELREG_COMPLETE" in os.environ
+
+
+def _completer(func: Callable[[typer.Context, str], list[str]]) -> Any:
+    return func if _COMPLETING else None
+
+
+def _complete_models(ctx: typer.Context, incomplete: str) -> list[str]:
+    from modelreg.cli import complete
+
+    return complete.models(complete.params(ctx), incomplete)
+
+
+def _complete_stages(ctx: typer.Context, incomplete: str) -> list[str]:
+    from modelreg.cli import complete
+
+    return complete.stages(complete.params(ctx), incomplete)
+
+
+def _complete_held_stages(ctx: typer.Context, incomplete: str) -> list[str]:
+    from modelreg.cli import complete
+
+    return complete.stages(complete.params(ctx), incomplete, held=True)
+
+
+def _complete_versions(ctx: typer.Context, incomplete: str) -> list[str]:
+    from modelreg.cli import complete
+
+    return complete.versions(complete.params(ctx), incomplete)
+
+
+def _complete_active_versions(ctx: typer.Context, incomplete: str) -> list[str]:
+    from modelreg.cli import complete
+
+    return complete.versions(complete.params(ctx), incomplete, active=True)
+
+
+def _complete_promotable(ctx: typer.Context, incomplete: str) -> list[str]:
+    from modelreg.cli import complete
+
+    return complete.versions(complete.params(ctx), incomplete, active=True, latest=True)
+
+
+def _complete_references(ctx: typer.Context, incomplete: str) -> list[str]:
+    from modelreg.cli import complete
+
+    return complete.references(complete.params(ctx), incomplete)
+
+
+# -- shared parameters -----------------------------------------------------------------------
+
+NameArg = Annotated[
+    str,
+    typer.Argument(metavar="NAME", help="Model name.", autocompletion=_completer(_complete_models)),
+]
+ReadRepoOpt = Annotated[
+    str,
+    typer.Option(
+        "--repo",
+        metavar="PATH|URL",
+        help="The registry's Git repository: a folder in it, or its URL (read without a "
+        "clone).  [default: the current folder]",
+        show_default=False,
+    ),
+]
 RepoOpt = Annotated[
-    str, typer.Option("--repo", help="Path of the Git repository, or its URL for reads.")
+    str,
+    typer.Option(
+        "--repo",
+        metavar="PATH",
+        help="A folder in the registry's Git repository (a clone).  [default: the current folder]",
+        show_default=False,
+    ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print JSON instead of a table (errors too: one JSON line on stderr)."
+    ),
+]
 PushOpt = Annotated[
-    bool, typer.Option("--push", help="Publish to the Git and DVC remotes (retries on races).")
+    bool,
+    typer.Option(
+        "--push",
+        help="Publish to the Git remote (--git-remote) and the DVC remote (retries on races).",
+    ),
 ]
-RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to.")]
+GitRemoteOpt = Annotated[
+    str, typer.Option("--git-remote", metavar="NAME", help="Git remote to push to.")
+]
 MessageOpt = Annotated[
-    str | None, typer.Option("--message", "-m", help="Note recorded in the tag and commit.")
+    str | None,
+    typer.Option(
+        "--message",
+        "-m",
+        metavar="TEXT",
+        help="Note recorded in the tag and commit messages (the reason for the change).",
+    ),
+]
+CommitMessageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--message", "-m", metavar="TEXT", help="Note added to the commit message (no tag)."
+    ),
 ]
 
 
@@ -52,24 +162,63 @@ class Interrupted(BaseException):
     """Ctrl-C, raised past libraries that swallow KeyboardInterrupt into other errors."""
 
 
-def _fail(message: str) -> None:
+def _asks_for_json(args: Sequence[str]) -> bool:
+    """Whether a command line asks for ``--json`` (before any ``--``)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def _fail(message: str, kind: str = "error", *, as_json: bool = False) -> None:
+    """One line on stderr: ``modelreg: error: …``, or under ``--json`` the JSON error
+    ``{"error": {"type": KIND, "message": …}}``."""
+    if as_json:
+        import json
+
+        # JSON escapes every control character itself: the message stays exact and one line.
+        error = {"type": kind, "message": redact(message)}
+        typer.echo(json.dumps({"error": error}), err=True)
+        return
     # Messages quote names, refs and file contents from repositories the user may not trust:
     # escaped, no control sequence reaches the terminal and the message stays one line.
     typer.echo(f"modelreg: error: {render.safe(redact(message))}", err=True)
 
 
+def _note(message: str) -> None:
+    typer.echo(f"modelreg: note: {message}", err=True)
+
+
 def reports_errors(func: F) -> F:
-    """Turn a :class:`RegistryError` into a one-line message on stderr and exit 1."""
+    """Turn a :class:`RegistryError` into a one-line message on stderr and exit 1 (a JSON
+    line when the command was asked for ``--json``)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except RegistryError as e:
-            _fail(str(e))
+            _fail(str(e), type(e).__name__, as_json=bool(kwargs.get("json")))
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _renamed(command: str, old: str, new: str) -> dict[str, Any]:
+    """``context_settings`` under which ``command`` still takes ``--OLD``, the deprecated
+    spelling of ``--NEW``, with a one-line note on stderr.  (The parser passes every option
+    name it reads through this; a renaming costs no extra parameter to build.)"""
+
+    def normalize(token: str) -> str:
+        if token != old:
+            return token
+        if not _COMPLETING:
+            _note(f"`{command} --{old}` is deprecated: use `--{new}`")
+        return new
+
+    return {"token_normalize_func": normalize}
 
 
 def _count(n: int, noun: str) -> str:
@@ -100,15 +249,34 @@ def _registry(repo: str) -> Registry:
     return Registry(repo)
 
 
+def command(
+    name: str | None = None, context_settings: dict[str, Any] | None = None
+) -> Callable[[F], F]:
+    """``app.command`` with modelreg's usage line (see :class:`_Command`)."""
+    return app.command(name, cls=_Command, context_settings=context_settings)
+
+
+def pushing_command(name: str) -> Callable[[F], F]:
+    """A write that can push: its ``--git-remote`` was once spelled ``--remote``."""
+    return command(name, _renamed(name, "remote", "git-remote"))
+
+
 # -- reads ---------------------------------------------------------------------------------
 
 
-@app.command()
+@command()
 @reports_errors
 def which(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
-    stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage, e.g. production.")],
-    repo: RepoOpt = ".",
+    name: NameArg,
+    stage: Annotated[
+        str,
+        typer.Argument(
+            metavar="STAGE",
+            help="Stage, e.g. production.",
+            autocompletion=_completer(_complete_stages),
+        ),
+    ],
+    repo: ReadRepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
     """Print the version that holds STAGE (exit 1 when none does)."""
@@ -116,42 +284,42 @@ def which(
     typer.echo(render.to_json(reg.which(name, stage)) if json else reg.which_version(name, stage))
 
 
-@app.command()
+@command()
 @reports_errors
-def latest(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
-    repo: RepoOpt = ".",
-    json: JsonOpt = False,
-) -> None:
+def latest(name: NameArg, repo: ReadRepoOpt = ".", json: JsonOpt = False) -> None:
     """Print the latest (greatest active) version of NAME."""
     reg = _registry(repo)
     typer.echo(render.to_json(reg.latest(name)) if json else reg.latest_version(name))
 
 
-@app.command("list")
+@command("list")
 @reports_errors
-def list_(repo: RepoOpt = ".", json: JsonOpt = False) -> None:
+def list_(repo: ReadRepoOpt = ".", json: JsonOpt = False) -> None:
     """One row per model: latest version, each stage's version, headline metrics."""
-    from modelreg.index_header import DEFAULT_STAGES, read_stage_order
+    from modelreg.index_header import in_promotion_order
 
     reg = _registry(repo)
     rows = reg.list_models()
     if json:
         typer.echo(render.to_json(rows))
         return
-    order = DEFAULT_STAGES if reg.is_remote else read_stage_order(reg.root)
-    used = sorted({s for r in rows for s in r.stages} - set(order))
-    typer.echo(render.model_list(rows, [*order, *used]))
+    order = reg.stage_order()
+    used = {s for r in rows for s in r.stages} - set(order)
+    typer.echo(render.model_list(rows, [*order, *in_promotion_order(used, order)]))
 
 
-@app.command()
+@command()
 @reports_errors
 def show(
     ref: Annotated[
         str,
-        typer.Argument(metavar="REF", help="NAME for all versions, or NAME@vX.Y.Z / NAME#STAGE."),
+        typer.Argument(
+            metavar="REF",
+            help="NAME for all versions, or NAME@VERSION, NAME@latest, NAME#STAGE.",
+            autocompletion=_completer(_complete_references),
+        ),
     ],
-    repo: RepoOpt = ".",
+    repo: ReadRepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
     """Show a model's versions with metrics and stages, or one version's full record."""
@@ -167,27 +335,43 @@ def show(
         typer.echo(render.to_json(detail) if json else render.model_detail(detail))
 
 
-@app.command()
+@command()
 @reports_errors
 def history(
     name: Annotated[
-        str | None, typer.Argument(metavar="NAME", help="Model name (all models when omitted).")
+        str | None,
+        typer.Argument(
+            metavar="NAME",
+            help="Model name (all models when omitted).",
+            autocompletion=_completer(_complete_models),
+        ),
     ] = None,
-    repo: RepoOpt = ".",
+    repo: ReadRepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
-    """The audit log: every event with time, author, version, stage and message."""
+    """The audit log, newest first: every event with its time (UTC), author, version,
+    stage, message and -m note."""
     events = _registry(repo).history(name)
     typer.echo(render.to_json(events) if json else render.events(events))
 
 
-@app.command()
+@command()
 @reports_errors
 def compare(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
-    v1: Annotated[str, typer.Argument(metavar="V1", help="First version.")],
-    v2: Annotated[str, typer.Argument(metavar="V2", help="Second version.")],
-    repo: RepoOpt = ".",
+    name: NameArg,
+    v1: Annotated[
+        str,
+        typer.Argument(
+            metavar="V1", help="First version.", autocompletion=_completer(_complete_versions)
+        ),
+    ],
+    v2: Annotated[
+        str,
+        typer.Argument(
+            metavar="V2", help="Second version.", autocompletion=_completer(_complete_versions)
+        ),
+    ],
+    repo: ReadRepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
     """Metrics and params side by side with deltas; whether the artifact bytes changed."""
@@ -195,17 +379,23 @@ def compare(
     typer.echo(render.to_json(result) if json else render.comparison(result))
 
 
-@app.command()
+@command()
 @reports_errors
 def get(
     ref: Annotated[
-        str, typer.Argument(metavar="REF", help="NAME#STAGE, NAME@vX.Y.Z, NAME@latest or NAME.")
+        str,
+        typer.Argument(
+            metavar="REF",
+            help="NAME#STAGE, NAME@VERSION, NAME@latest or NAME.",
+            autocompletion=_completer(_complete_references),
+        ),
     ],
     out: Annotated[
         str | None,
         typer.Option(
             "--out",
             "-o",
+            metavar="PATH",
             help="Destination file or folder (an existing folder receives the artifact inside "
             "it; default: the artifact's name here).",
         ),
@@ -218,11 +408,12 @@ def get(
         str | None,
         typer.Option(
             "--dvc-remote",
+            metavar="URL",
             help="Read the bytes from this DVC remote (URL or folder), not the registry's "
             "(default: $MODELREG_DVC_REMOTE).",
         ),
     ] = None,
-    repo: RepoOpt = ".",
+    repo: ReadRepoOpt = ".",
 ) -> None:
     """Download a version's artifact, verify its md5, write it atomically."""
     meter = render.ProgressMeter(sys.stderr) if sys.stderr.isatty() else None
@@ -235,65 +426,102 @@ def get(
 # -- writes --------------------------------------------------------------------------------
 
 
-@app.command()
+@command(context_settings=_renamed("init", "remote", "dvc-remote"))
 @reports_errors
 def init(
-    remote: Annotated[
-        str | None, typer.Option("--remote", help="Default DVC remote (folder or URL).")
+    dvc_remote: Annotated[
+        str | None,
+        typer.Option(
+            "--dvc-remote",
+            metavar="URL",
+            help="Default DVC remote (a folder or URL).  On an existing registry: change it "
+            "(one commit of .dvc/config).",
+        ),
     ] = None,
     remote_config: Annotated[
         list[str] | None,
         typer.Option(
             "--remote-config",
-            help="K=V option of the remote, e.g. endpointurl=…; credentials stay local.",
+            metavar="KEY=VALUE",
+            help="Option of the DVC remote, e.g. endpointurl=…; credentials stay local "
+            "(repeatable).",
         ),
     ] = None,
     stages: Annotated[
-        str | None, typer.Option("--stages", help="Allowed stages in promotion order: a,b,c.")
+        str | None,
+        typer.Option("--stages", metavar="A,B,C", help="Allowed stages in promotion order: a,b,c."),
     ] = None,
-    message: MessageOpt = None,
+    message: CommitMessageOpt = None,
     push: PushOpt = False,
-    git_remote: Annotated[str, typer.Option("--git-remote", help="Git remote to push to.")] = (
-        "origin"
-    ),
+    git_remote: GitRemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
-    """Make the current Git repository a registry (dvc init if needed, registry.yaml)."""
+    """Make the current Git repository a registry (dvc init if needed, registry.yaml), or
+    with --dvc-remote change an existing registry's DVC remote."""
     from modelreg.values import parse_pairs
 
-    stage_list = [s.strip() for s in stages.split(",")] if stages is not None else None
     options = parse_pairs(remote_config or [], "remote-config")
-    path = _registry(repo).init(
+    pushed_to = git_remote if push else None
+    reg = _registry(repo)
+    if dvc_remote is not None and reg.is_initialized:
+        if stages is not None:
+            raise InvalidInputError(
+                "--stages applies to a new registry: edit `stages:` in registry.yaml instead"
+            )
+        change = reg.set_dvc_remote(
+            dvc_remote, remote_config=options, message=message, push=pushed_to
+        )
+        typer.echo(render.safe(redact(render.dvc_remote_change(change))))
+        return
+    stage_list = [s.strip() for s in stages.split(",")] if stages is not None else None
+    path = reg.init(
         stages=stage_list,
-        remote=remote,
+        dvc_remote=dvc_remote,
         remote_config=options,
         message=message,
-        push=git_remote if push else None,
+        push=pushed_to,
     )
     typer.echo(render.safe(f"Initialized modelreg registry in {path.parent}"))
 
 
-@app.command()
+@pushing_command("register")
 @reports_errors
 def register(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    name: NameArg,
     path: Annotated[
         Path, typer.Argument(metavar="PATH", help="Model file or folder inside the repository.")
     ],
-    metric: Annotated[list[str] | None, typer.Option("--metric", help="K=V (repeatable).")] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", metavar="KEY=VALUE", help="A metric (repeatable)."),
+    ] = None,
     metrics_file: Annotated[
-        list[Path] | None, typer.Option("--metrics-file", help="JSON/YAML metrics file.")
+        list[Path] | None,
+        typer.Option("--metrics-file", metavar="PATH", help="JSON/YAML metrics file."),
     ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="K=V (repeatable).")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", metavar="KEY=VALUE", help="A parameter (repeatable)."),
+    ] = None,
     params_file: Annotated[
-        list[Path] | None, typer.Option("--params-file", help="JSON/YAML params file.")
+        list[Path] | None,
+        typer.Option("--params-file", metavar="PATH", help="JSON/YAML params file."),
     ] = None,
-    description: Annotated[str | None, typer.Option("--description", help="Model text.")] = None,
-    label: Annotated[list[str] | None, typer.Option("--label", help="Label (repeatable).")] = None,
+    description: Annotated[
+        str | None,
+        typer.Option("--description", metavar="TEXT", help="What the model is."),
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", metavar="LABEL", help="Label (repeatable).")
+    ] = None,
     bump: Annotated[
-        str, typer.Option("--bump", help="Which part to bump: major, minor or patch.")
+        str,
+        typer.Option("--bump", metavar="PART", help="Which part to bump: major, minor or patch."),
     ] = "minor",
-    version: Annotated[str | None, typer.Option("--version", help="Explicit vX.Y.Z.")] = None,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", metavar="VERSION", help="Explicit version, vX.Y.Z."),
+    ] = None,
     allow_unchanged: Annotated[
         bool, typer.Option("--allow-unchanged", help="Register bytes identical to the latest.")
     ] = False,
@@ -307,11 +535,10 @@ def register(
     ] = False,
     message: MessageOpt = None,
     push: PushOpt = False,
-    remote: RemoteOpt = "origin",
+    git_remote: GitRemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Track PATH with DVC, record it in registry.yaml, commit, and tag NAME@vX.Y.Z."""
-    from modelreg.errors import InvalidInputError
     from modelreg.values import metrics_from, params_from
 
     if bump not in ("major", "minor", "patch"):
@@ -330,34 +557,47 @@ def register(
         version=version,
         message=message,
         allow_unchanged=allow_unchanged,
-        push=remote if push else None,
+        push=git_remote if push else None,
         no_tag=no_tag,
     )
     typer.echo(mv.version)
 
 
-@app.command()
+@pushing_command("promote")
 @reports_errors
 def promote(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
-    version: Annotated[str, typer.Argument(metavar="VERSION", help="Version to promote, vX.Y.Z.")],
-    stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to assign.")],
+    name: NameArg,
+    version: Annotated[
+        str,
+        typer.Argument(
+            metavar="VERSION",
+            help="Version to promote, vX.Y.Z or latest.",
+            autocompletion=_completer(_complete_promotable),
+        ),
+    ],
+    stage: Annotated[
+        str,
+        typer.Argument(
+            metavar="STAGE", help="Stage to assign.", autocompletion=_completer(_complete_stages)
+        ),
+    ],
     force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
     no_tag: Annotated[
         bool, typer.Option("--no-tag", help="Only edit registry.yaml, for a pull request.")
     ] = False,
     branch: Annotated[
-        str | None, typer.Option("--branch", help="With --no-tag: commit on this new branch.")
+        str | None,
+        typer.Option(
+            "--branch", metavar="BRANCH", help="With --no-tag: commit on this new branch."
+        ),
     ] = None,
     message: MessageOpt = None,
     push: PushOpt = False,
-    remote: RemoteOpt = "origin",
+    git_remote: GitRemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Assign STAGE to VERSION (tag NAME#STAGE#N), or with --no-tag propose it in
     registry.yaml for a pull request."""
-    from modelreg.errors import InvalidInputError
-
     reg = _registry(repo)
     if branch is not None and not no_tag:
         raise InvalidInputError("--branch needs --no-tag: a tagged promotion has no branch")
@@ -369,43 +609,52 @@ def promote(
         typer.echo(render.safe(f"{name} {version} proposed for {stage} in {target}"))
         return
     change = reg.promote(
-        name, version, stage, message=message, force=force, push=remote if push else None
+        name, version, stage, message=message, force=force, push=git_remote if push else None
     )
     typer.echo(f"{change.name} {change.version} -> {change.stage} ({change.tag})")
 
 
-@app.command()
+@pushing_command("demote")
 @reports_errors
 def demote(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
-    stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to unassign.")],
+    name: NameArg,
+    stage: Annotated[
+        str,
+        typer.Argument(
+            metavar="STAGE",
+            help="Stage to unassign.",
+            autocompletion=_completer(_complete_held_stages),
+        ),
+    ],
     force: Annotated[
         bool, typer.Option("--force", help="Override allow_empty: false for this stage.")
     ] = False,
     message: MessageOpt = None,
     push: PushOpt = False,
-    remote: RemoteOpt = "origin",
+    git_remote: GitRemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Unassign the current holder of STAGE; print what holds it now."""
     change = _registry(repo).demote(
-        name, stage, message=message, push=remote if push else None, force=force
+        name, stage, message=message, push=git_remote if push else None, force=force
     )
     now = change.holder or "nothing"
     typer.echo(f"{change.name} {change.version} removed from {change.stage}; it now holds {now}")
 
 
-@app.command()
+@command(context_settings=_renamed("check", "remote", "verify-remote"))
 @reports_errors
 def check(
-    dvc_remote: Annotated[
+    verify_remote: Annotated[
         bool,
-        typer.Option("--remote", help="Also check every indexed artifact is in the DVC remote."),
+        typer.Option(
+            "--verify-remote", help="Also check every indexed artifact is in the DVC remote."
+        ),
     ] = False,
     verify: Annotated[
         bool,
         typer.Option(
-            "--verify", help="With --remote: download and re-hash every indexed artifact."
+            "--verify", help="With --verify-remote: download and re-hash every indexed artifact."
         ),
     ] = False,
     strict: Annotated[
@@ -417,7 +666,7 @@ def check(
 ) -> None:
     """Validate registry.yaml: schema, names, tags vs index, desired stages, policies; list
     drifted stages (a warning, an error with --strict)."""
-    report = _registry(repo).check(remote=dvc_remote, verify=verify, strict=strict)
+    report = _registry(repo).check(verify_remote=verify_remote, verify=verify, strict=strict)
     if json:
         typer.echo(
             render.to_json(
@@ -451,7 +700,7 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@pushing_command("apply")
 @reports_errors
 def apply(
     dry_run: Annotated[
@@ -466,7 +715,7 @@ def apply(
     ] = False,
     message: MessageOpt = None,
     push: PushOpt = False,
-    remote: RemoteOpt = "origin",
+    git_remote: GitRemoteOpt = "origin",
     json: JsonOpt = False,
     repo: RepoOpt = ".",
 ) -> None:
@@ -475,7 +724,7 @@ def apply(
     changes = _registry(repo).apply(
         dry_run=dry_run,
         message=message,
-        push=remote if push else None,
+        push=git_remote if push else None,
         adopt=adopt,
         revert=revert,
     )
@@ -491,62 +740,85 @@ def apply(
         typer.echo("Nothing to apply: the tags match registry.yaml")
 
 
-@app.command()
+@pushing_command("rollback")
 @reports_errors
 def rollback(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
-    stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage to roll back.")],
-    to: Annotated[str | None, typer.Option("--to", help="Version to roll back to.")] = None,
+    name: NameArg,
+    stage: Annotated[
+        str,
+        typer.Argument(
+            metavar="STAGE",
+            help="Stage to roll back.",
+            autocompletion=_completer(_complete_held_stages),
+        ),
+    ],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="VERSION",
+            help="Version to roll back to.",
+            autocompletion=_completer(_complete_active_versions),
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
     message: MessageOpt = None,
     push: PushOpt = False,
-    remote: RemoteOpt = "origin",
+    git_remote: GitRemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Give STAGE back to the version that held it before the current holder."""
     change = _registry(repo).rollback(
-        name, stage, to=to, message=message, push=remote if push else None, force=force
+        name, stage, to=to, message=message, push=git_remote if push else None, force=force
     )
     typer.echo(f"{change.name} {change.stage} -> {change.version} ({change.tag})")
 
 
-@app.command()
+@pushing_command("deprecate")
 @reports_errors
 def deprecate(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    name: NameArg,
     version: Annotated[
         str | None,
-        typer.Argument(metavar="VERSION", help="Version to deregister (whole model when omitted)."),
+        typer.Argument(
+            metavar="VERSION",
+            help="Version to deregister (whole model when omitted).",
+            autocompletion=_completer(_complete_active_versions),
+        ),
     ] = None,
     message: MessageOpt = None,
     push: PushOpt = False,
-    remote: RemoteOpt = "origin",
+    git_remote: GitRemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Deregister one version, or deprecate the whole model."""
-    tag = _registry(repo).deprecate(name, version, message=message, push=remote if push else None)
+    tag = _registry(repo).deprecate(
+        name, version, message=message, push=git_remote if push else None
+    )
     typer.echo(tag)
 
 
-@app.command("push")
+@pushing_command("push")
 @reports_errors
-def push_(remote: RemoteOpt = "origin", repo: RepoOpt = ".") -> None:
+def push_(git_remote: GitRemoteOpt = "origin", repo: RepoOpt = ".") -> None:
     """Push artifacts to the DVC remote, then the branch and registry tags in one atomic push."""
-    tags = _registry(repo).push(remote)
+    tags = _registry(repo).push(git_remote)
     listed = ": " + ", ".join(tags) if tags else ""
-    typer.echo(render.safe(f"Pushed {len(tags)} tag(s) to {redact(remote)}{listed}"))
+    typer.echo(render.safe(f"Pushed {len(tags)} tag(s) to {redact(git_remote)}{listed}"))
 
 
-@index_app.command("rebuild")
+@index_app.command(
+    "rebuild", cls=_Command, context_settings=_renamed("index rebuild", "remote", "git-remote")
+)
 @reports_errors
 def index_rebuild(
-    message: MessageOpt = None,
+    message: CommitMessageOpt = None,
     push: PushOpt = False,
-    remote: RemoteOpt = "origin",
+    git_remote: GitRemoteOpt = "origin",
     repo: RepoOpt = ".",
 ) -> None:
     """Rewrite registry.yaml from the tags alone and commit it."""
-    index = _registry(repo).rebuild_index(message=message, push=remote if push else None)
+    index = _registry(repo).rebuild_index(message=message, push=git_remote if push else None)
     count = sum(len(m.versions) for m in index.models.values())
     typer.echo(
         f"Rebuilt registry.yaml: {_count(len(index.models), 'model')}, {_count(count, 'version')}"
@@ -555,7 +827,7 @@ def index_rebuild(
 
 # The git merge driver for registry.yaml (`.gitattributes`: `/registry.yaml merge=modelreg`).
 # Not wrapped in reports_errors: the driver reports its own conflicts and exit codes.
-app.command("merge-index")(merge_index_command)
+command("merge-index")(merge_index_command)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -579,27 +851,55 @@ def _show_core_notes() -> None:
     logger.propagate = False
 
 
+def _usage_error(e: Exception) -> int | None:
+    """The exit code of a command-line usage error (a missing argument, an unknown option,
+    a bad value), ``None`` for any other exception.  Typer's errors are recognised by
+    their interface (``exit_code`` and ``show``): its exception classes are not public."""
+    code = getattr(e, "exit_code", None)
+    return code if isinstance(code, int) and callable(getattr(e, "show", None)) else None
+
+
 def main() -> None:
-    """Console entry point: exit 0, 1 (registry error), 2 (usage) or 130 (Ctrl-C)."""
+    """Console entry point: exit 0, 1 (registry error), 2 (usage) or 130 (Ctrl-C).
+
+    Under ``--json`` every failure is one JSON line on stderr,
+    ``{"error": {"type": …, "message": …}}``, with the same exit code."""
     signal.signal(signal.SIGINT, _interrupt)
     _show_core_notes()
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     os.environ.setdefault("GTO_NO_ANALYTICS", "1")
+    as_json = _asks_for_json(sys.argv[1:])
     try:
-        app()
+        # Not standalone: usage errors come back here, to be reported as JSON when asked.
+        code = app(standalone_mode=False)
     except Interrupted:
-        _fail("interrupted; nothing was left half-written")
+        _fail("interrupted; nothing was left half-written", "interrupted", as_json=as_json)
         sys.exit(130)
     except RegistryError as e:  # raised outside a command, e.g. by a callback
-        _fail(str(e))
+        _fail(str(e), type(e).__name__, as_json=as_json)
+        sys.exit(1)
+    except typer.Abort:
+        _fail("aborted", "aborted", as_json=as_json)
         sys.exit(1)
     except Exception as e:
+        usage = _usage_error(e)
+        if usage is not None:
+            if as_json:
+                kind = "usage" if usage == 2 else type(e).__name__
+                shown = e.format_message() if hasattr(e, "format_message") else str(e)
+                _fail(shown, kind, as_json=True)
+            else:
+                e.show()  # type: ignore[attr-defined]
+            sys.exit(usage)
         # A bug, not a user error: still one line, with a way to get the details.
         if os.environ.get("MODELREG_DEBUG"):
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         _fail(
             f"unexpected {type(e).__name__}: {first} "
-            "(run again with MODELREG_DEBUG=1 for the traceback, and please report it)"
+            "(run again with MODELREG_DEBUG=1 for the traceback, and please report it)",
+            type(e).__name__,
+            as_json=as_json,
         )
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TextIO
 
 from modelreg.records import (
     Comparison,
@@ -15,6 +16,9 @@ from modelreg.records import (
     ModelVersion,
     to_jsonable,
 )
+
+if TYPE_CHECKING:
+    from modelreg.operations import DvcRemoteChange
 
 
 def _escape_table() -> dict[int, str]:
@@ -43,6 +47,16 @@ def safe(text: object) -> str:
 def to_json(data: Any) -> str:
     """``--json`` output: the same record the table shows."""
     return json.dumps(to_jsonable(data), indent=2)
+
+
+def utc(when: datetime, seconds: bool = True) -> str:
+    """A time for a table, in UTC and marked so (``2026-11-20 10:02:11Z``): tags carry
+    their authors' offsets, and one log mixes people in several time zones."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)  # records hold UTC; a naive one is too
+    return when.astimezone(timezone.utc).strftime(
+        "%Y-%m-%d %H:%M:%SZ" if seconds else "%Y-%m-%d %H:%MZ"
+    )
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -101,7 +115,7 @@ def model_detail(detail: ModelDetail) -> str:
         [
             v.version + ("" if v.active else " (deregistered)"),
             ",".join(v.stages) or None,
-            v.registered_at.strftime("%Y-%m-%d %H:%M"),
+            utc(v.registered_at, seconds=False),
             _metrics(v.metrics),
         ]
         for v in detail.versions
@@ -118,7 +132,7 @@ def version_detail(mv: ModelVersion) -> str:
         f"  tag:        {safe(mv.tag)}",
         f"  commit:     {safe(mv.commit)}",
         f"  stages:     {safe(', '.join(mv.stages)) or '-'}",
-        f"  registered: {mv.registered_at.isoformat()} by {safe(mv.registered_by)}",
+        f"  registered: {utc(mv.registered_at)} by {safe(mv.registered_by)}",
         f"  artifact:   {safe(mv.path or '-')}",
         f"  md5:        {safe(mv.md5 or '-')}"
         + (f" ({safe(mv.hash_name)}, a DVC 2 pointer)" if mv.md5 and mv.hash_name != "md5" else ""),
@@ -176,17 +190,46 @@ def events(items: Sequence[Event]) -> str:
         return "No events."
     rows = [
         [
-            e.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+            utc(e.timestamp),
             e.model,
             e.kind.value,
             e.version,
             e.stage,
             e.author,
-            e.message.splitlines()[0] if e.message else "",
+            e.headline,
+            # The -m note, the reason for the change: one cell, its lines joined.
+            " / ".join(line.strip() for line in e.note.splitlines() if line.strip()),
         ]
         for e in items
     ]
-    return table(["time", "model", "event", "version", "stage", "author", "message"], rows)
+    headers = ["time", "model", "event", "version", "stage", "author", "message", "note"]
+    return table(headers, rows)
+
+
+def dvc_remote_change(c: DvcRemoteChange) -> str:
+    """``modelreg init --dvc-remote URL`` on an existing registry: what changed."""
+    if c.previous_url is None:
+        said = f"Default DVC remote {c.name} is now {c.url}"
+    elif c.previous_url != c.url:
+        said = f"Default DVC remote {c.name}: {c.previous_url} -> {c.url}"
+    else:
+        said = f"Default DVC remote {c.name} stays {c.url}"
+    changes = []
+    for key in sorted(set(c.options) | set(c.previous_options)):
+        old, new = c.previous_options.get(key), c.options.get(key)
+        if old != new:
+            changes.append(f"{key}: {old or '(unset)'} -> {new or '(unset)'}")
+    if c.local:
+        changes.append(f"{', '.join(c.local)} set in .dvc/config.local (not committed)")
+    if c.dropped_local:
+        changes.append(
+            f"{', '.join(c.dropped_local)} removed from .dvc/config.local (set for the old URL)"
+        )
+    if changes:
+        said += f" ({'; '.join(changes)})"
+    if c.commit is not None:
+        return f"{said}; committed .dvc/config ({c.commit[:12]})"
+    return f"{said}; nothing to commit" if not c.local else said
 
 
 def comparison(c: Comparison) -> str:
