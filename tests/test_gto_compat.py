@@ -218,7 +218,7 @@ class Checkpoints:
     :meth:`verify` then runs every process on the copies concurrently: a gto session with
     ``gto show --json`` and ``gto history NAME --json`` per step and
     ``gto show NAME#STAGE --ref`` / ``gto show NAME@latest --ref`` per focus pair, and
-    ``modelreg which/latest`` per focus pair.  With ``literal``, the last focus query also
+    ``modelreg which/latest`` per focus pair, in the copy and by its ``file://`` URL.  With ``literal``, the last focus query also
     runs through the ``gto`` executable, which must answer exactly as the session does.
     """
 
@@ -246,6 +246,9 @@ class Checkpoints:
                 gto.append((here, ["show", ref, "--ref"]))
                 which = [MODELREG, "which", name, stage] if stage else [MODELREG, "latest", name]
                 cli.append((here, which))
+                # By URL every answer must be the same (tag names, or tag objects when the
+                # names cannot settle it).
+                cli.append((self.scratch, [*which, "--repo", here.as_uri()]))
         if literal:  # the last step's last focus query, through the gto executable too
             assert self.steps[-1].focus
             cli.append((gto[-1][0], [GTO, *gto[-1][1]]))
@@ -260,7 +263,9 @@ class Checkpoints:
             for name in step.expected:
                 assert_same_history(reg, name, json.loads(ok(next(gto_results))), step.where)
             for name, stage in step.focus:
-                answer = self._check_focus(step, name, stage, next(gto_results), next(cli_results))
+                gto_proc = next(gto_results)
+                answer = self._check_focus(step, name, stage, gto_proc, next(cli_results))
+                self._check_focus(step, name, stage, gto_proc, next(cli_results))
         if literal:
             assert ok(next(cli_results)) == answer, "the gto executable answers as the session"
 

@@ -17,8 +17,13 @@ log = logging.getLogger("modelreg")
 
 
 @contextlib.contextmanager
-def write_lock(git_dir: Path, timeout: float = 60.0) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``.git/modelreg.lock``.
+def write_lock(
+    git_dir: Path,
+    timeout: float = 60.0,
+    waiting: str | None = "waiting for another modelreg write in this clone…",
+) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``.git/modelreg.lock``; ``waiting`` is said once
+    if another process holds it (``None``: wait quietly).
 
     ``flock`` is released by the kernel when the process dies, so a crash never leaves a
     stale lock behind.
@@ -33,9 +38,9 @@ def write_lock(git_dir: Path, timeout: float = 60.0) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if not said:
+                if not said and waiting:
                     # Said once, so a user (or a test) knows why nothing happens yet.
-                    log.info("waiting for another modelreg write in this clone…")
+                    log.info(waiting)
                     said = True
                 if time.monotonic() > deadline:
                     raise ConflictError(

@@ -156,7 +156,7 @@ class Mirror(GitRepo):
         """
         from modelreg.locking import write_lock
 
-        with write_lock(self.root):
+        with write_lock(self.root, waiting=None):  # a reader's wait is short and routine
             self._fetch(refspecs, what)
 
     def _fetch(self, refspecs: Sequence[str], what: str) -> None:
