@@ -218,8 +218,9 @@ class Checkpoints:
     :meth:`verify` then runs every process on the copies concurrently: a gto session with
     ``gto show --json`` and ``gto history NAME --json`` per step and
     ``gto show NAME#STAGE --ref`` / ``gto show NAME@latest --ref`` per focus pair, and
-    ``modelreg which/latest`` per focus pair, in the copy and by its ``file://`` URL.  With ``literal``, the last focus query also
-    runs through the ``gto`` executable, which must answer exactly as the session does.
+    ``modelreg which/latest`` per focus pair, in the copy and by its ``file://`` URL.  With
+    ``literal``, the last focus query also runs through the ``gto`` executable, which must
+    answer exactly as the session does.
     """
 
     def __init__(self, repo: Path, scratch: Path) -> None:
