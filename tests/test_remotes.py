@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -308,8 +309,11 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
     import time
 
     marker = tmp_path / "hook-started"
+    # The hook holds the push open until the test releases it through a FIFO.
+    release = tmp_path / "release"
+    os.mkfifo(release)
     hook = shared.origin / "hooks" / "pre-receive"
-    hook.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 3\nexit 0\n")
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\nread go < {release}\nexit 0\n")
     hook.chmod(0o755)
     alice = shared.clone("alice")
     write_model(alice, "interrupted-weights")
@@ -328,6 +332,10 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert len(err.strip().splitlines()) == 1
+    with contextlib.suppress(OSError):  # ENXIO: the hook already ended with its client
+        fd = os.open(release, os.O_WRONLY | os.O_NONBLOCK)
+        os.write(fd, b"go\n")
+        os.close(fd)
     hook.unlink()
     # Two states only: the remote got the write (then the clone catches up to it) or it did
     # not (then the clone is as before, and running the command again publishes it).
