@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -302,18 +301,22 @@ def test_smart_http_smoke(tmp_path: Path) -> None:
     assert shared.remote_tags() == ["churn#production#1", "churn@v1.0.0"]
 
 
+@pytest.mark.parametrize("server", ["accepts", "rejects"])
 def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
-    shared: Shared, tmp_path: Path
+    shared: Shared, tmp_path: Path, server: str
 ) -> None:
+    """Ctrl-C while the remote holds the push in its pre-receive hook.  The remote then either
+    takes the refs (its receive-pack goes on without the client) or refuses them: the two
+    states a later command must complete from."""
     import signal
     import time
 
     marker = tmp_path / "hook-started"
-    # The hook holds the push open until the test releases it through a FIFO.
-    release = tmp_path / "release"
-    os.mkfifo(release)
+    # The hook holds the push until the test answers through a FIFO with its exit code.
+    answer = tmp_path / "answer"
+    os.mkfifo(answer)
     hook = shared.origin / "hooks" / "pre-receive"
-    hook.write_text(f"#!/bin/sh\ntouch {marker}\nread go < {release}\nexit 0\n")
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\nread code < {answer}\nexit $code\n")
     hook.chmod(0o755)
     alice = shared.clone("alice")
     write_model(alice, "interrupted-weights")
@@ -329,17 +332,21 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
         time.sleep(0.05)
     assert marker.exists(), proc.communicate()
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert len(err.strip().splitlines()) == 1
-    with contextlib.suppress(OSError):  # ENXIO: the hook already ended with its client
-        fd = os.open(release, os.O_WRONLY | os.O_NONBLOCK)
-        os.write(fd, b"go\n")
-        os.close(fd)
+    assert proc.wait(timeout=60) == 130
+    # The hook outlives the client and still holds its stderr: answer it before reading.
+    with open(answer, "w") as fifo:
+        fifo.write("0\n" if server == "accepts" else "1\n")
     hook.unlink()
-    # Two states only: the remote got the write (then the clone catches up to it) or it did
-    # not (then the clone is as before, and running the command again publishes it).
-    if shared.remote_tags() == []:
+    _, err = proc.communicate(timeout=60)
+    assert len(err.strip().splitlines()) == 1, err
+    if server == "accepts":
+        # receive-pack updates the refs after its hook, without the client: wait for them.
+        while shared.remote_tags() != ["churn@v1.0.0"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert shared.remote_tags() == ["churn@v1.0.0"]
+        Registry(alice).push()  # catches up: fetches and fast-forwards
+    else:
+        assert shared.remote_tags() == []
         assert git(alice, "tag", "--list") == ""
         again = subprocess.run(
             [str(VENV_BIN / "modelreg"), "register", "churn", "models/churn.pkl", "--push"],
@@ -348,9 +355,8 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
             text=True,
         )
         assert again.returncode == 0, again.stderr
-    else:
-        Registry(alice).push()  # catches up: fetches and fast-forwards
     assert Registry(alice).latest("churn").version == "v1.0.0"
+    assert shared.remote_tags() == ["churn@v1.0.0"]
     assert shared.remote_tags() == ["churn@v1.0.0"]
     assert "v1.0.0" in shared.remote_index()["models"]["churn"]["versions"]  # type: ignore[index]
     bob = shared.clone("bob")
