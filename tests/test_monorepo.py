@@ -202,7 +202,7 @@ def test_reads_by_url_answer_as_the_clone(tmp_path: Path, monkeypatch: pytest.Mo
     origin, work = bare_remote_and_clone(tmp_path)
     monkeypatch.chdir(work)
     reg = Registry(work)
-    reg.init(remote=str(tmp_path / "dvc-remote"))
+    reg.init(dvc_remote=str(tmp_path / "dvc-remote"))
     for content in (b"one", b"two", b"three"):
         write_model(work, content, MODEL)
         reg.register(NAME, MODEL)
@@ -296,7 +296,7 @@ def test_check_names_the_tag_form(registry: Registry, repo: Path) -> None:
 
 def test_get_and_load_model(repo: Path, tmp_path: Path) -> None:
     reg = Registry(repo)
-    reg.init(remote=str(tmp_path / "dvc-remote"))
+    reg.init(dvc_remote=str(tmp_path / "dvc-remote"))
     write_model(repo, b"one", MODEL)
     reg.register(NAME, MODEL)
     write_model(repo, b"two", MODEL)
@@ -407,7 +407,7 @@ def test_dvc_artifacts_get_fetches_what_modelreg_registered(
     origin, work = bare_remote_and_clone(tmp_path)
     monkeypatch.chdir(work)
     reg = Registry(work)
-    reg.init(remote=str(tmp_path / "dvc-remote"))
+    reg.init(dvc_remote=str(tmp_path / "dvc-remote"))
     first, second = b"\x00first\n" * 50, b"\x01second\n" * 70
     write_model(work, first, MODEL)
     reg.register(NAME, MODEL)
