@@ -100,6 +100,19 @@ def _registry(repo: str) -> Registry:
     return Registry(repo)
 
 
+def _time_option(flag: str, help_text: str) -> Any:
+    return typer.Option(
+        flag, metavar="TIME", help=f"{help_text} (2026-11-20T10:02; UTC unless Z/+HH:MM)."
+    )
+
+
+def _instant(value: str | None, flag: str) -> Any:
+    """``--at`` and friends, parsed here so that a bad value's error names the option."""
+    from modelreg.timespec import parse_instant
+
+    return None if value is None else parse_instant(value, flag)
+
+
 # -- reads ---------------------------------------------------------------------------------
 
 
@@ -108,12 +121,20 @@ def _registry(repo: str) -> Registry:
 def which(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="Stage, e.g. production.")],
+    at: Annotated[
+        str | None, _time_option("--at", "The version that held STAGE at this instant")
+    ] = None,
     repo: RepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
-    """Print the version that holds STAGE (exit 1 when none does)."""
+    """Print the version that holds STAGE, or held it --at TIME (exit 1 when none does)."""
     reg = _registry(repo)
-    typer.echo(render.to_json(reg.which(name, stage)) if json else reg.which_version(name, stage))
+    when = _instant(at, "--at")
+    typer.echo(
+        render.to_json(reg.which(name, stage, at=when))
+        if json
+        else reg.which_version(name, stage, at=when)
+    )
 
 
 @app.command()
@@ -130,12 +151,18 @@ def latest(
 
 @app.command("list")
 @reports_errors
-def list_(repo: RepoOpt = ".", json: JsonOpt = False) -> None:
+def list_(
+    at: Annotated[
+        str | None, _time_option("--at", "Each model's holders and latest at this instant")
+    ] = None,
+    repo: RepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
     """One row per model: latest version, each stage's version, headline metrics."""
     from modelreg.index_header import DEFAULT_STAGES, read_stage_order
 
     reg = _registry(repo)
-    rows = reg.list_models()
+    rows = reg.list_models(at=_instant(at, "--at"))
     if json:
         typer.echo(render.to_json(rows))
         return
@@ -173,12 +200,36 @@ def history(
     name: Annotated[
         str | None, typer.Argument(metavar="NAME", help="Model name (all models when omitted).")
     ] = None,
+    since: Annotated[str | None, _time_option("--since", "Events dated at or after")] = None,
+    until: Annotated[str | None, _time_option("--until", "Events dated at or before")] = None,
     repo: RepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
     """The audit log: every event with time, author, version, stage and message."""
-    events = _registry(repo).history(name)
+    events = _registry(repo).history(
+        name, since=_instant(since, "--since"), until=_instant(until, "--until")
+    )
     typer.echo(render.to_json(events) if json else render.events(events))
+
+
+@app.command()
+@reports_errors
+def search(
+    expr: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="EXPR",
+            help="Terms that must all hold, e.g. 'accuracy>=0.9' label=tabular "
+            "stage=production 'registered>2026-10-01' (quote terms with < or >).",
+        ),
+    ] = None,
+    repo: RepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
+    """Versions across the registry whose metrics, params, labels, stages, author, date or
+    flavor match EXPR."""
+    rows = _registry(repo).search(" ".join(expr or []))
+    typer.echo(render.to_json(rows) if json else render.search_rows(rows))
 
 
 @app.command()
