@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.conftest import modelreg
 from tests.dated import DatedRegistry
 
@@ -252,3 +254,28 @@ def test_by_url_at_reads_tag_dates_even_where_names_would_do(tmp_path: Path) -> 
     assert _holder(reg, DAY + "10:30", "solo") == "v1.0.0"
     with pytest.raises(NotFoundError, match="did not exist yet"):
         reg.which_version("solo", "production", at=DAY + "09:59")
+
+
+@given(
+    when=st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(None)
+    ),
+    minutes=st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
+    form=st.sampled_from(["date", "minutes", "seconds"]),
+)
+def test_every_form_names_the_instant_python_would(when: datetime, minutes: int, form: str) -> None:
+    zone = timezone(timedelta(minutes=minutes))
+    local = when.replace(microsecond=0, tzinfo=zone)
+    # By hand: strftime's %Y does not pad years before 1000.
+    text = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+    if form == "date":
+        local = local.replace(hour=0, minute=0, second=0, tzinfo=timezone.utc)
+    else:
+        if form == "minutes":
+            local = local.replace(second=0)
+        text += f"T{local.hour:02d}:{local.minute:02d}"
+        if form == "seconds":
+            text += f":{local.second:02d}"
+        sign, offset = ("-" if minutes < 0 else "+"), abs(minutes)
+        text += f"{sign}{offset // 60:02d}:{offset % 60:02d}"
+    assert parse_instant(text) == local

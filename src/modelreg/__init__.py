@@ -28,6 +28,7 @@ _EXPORTS = {
     "ModelDetail": "modelreg.records",
     "ModelSummary": "modelreg.records",
     "ModelVersion": "modelreg.records",
+    "SearchRow": "modelreg.records",
     "StageChange": "modelreg.records",
     "ConflictError": "modelreg.errors",
     "DvcError": "modelreg.errors",
@@ -62,6 +63,7 @@ __all__ = [
     "PublishError",
     "Registry",
     "RegistryError",
+    "SearchRow",
     "StageChange",
     "load_model",
     "log_model",
@@ -108,6 +110,7 @@ if TYPE_CHECKING:
         ModelDetail,
         ModelSummary,
         ModelVersion,
+        SearchRow,
         StageChange,
     )
     from modelreg.registry import Registry
