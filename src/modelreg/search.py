@@ -110,9 +110,8 @@ def _split(text: str) -> Term:
 def _check_syntax(term: Term) -> None:
     """What can be judged without the rows: prefixes, field operators, values' forms."""
     key = term.key
-    for prefix in ("metric.", "param."):
-        if key.startswith(prefix) and len(key) == len(prefix):
-            raise term.error(f"the name after '{prefix}' is missing")
+    if key in ("metric.", "param."):
+        raise term.error(f"the name after '{key}' is missing")
     if key.startswith("metric.") and not _is_number(term.value):
         raise term.error(f"'{term.value}' is not a number: metric {key[7:]} compares with numbers")
     if key == "registered":
