@@ -338,7 +338,7 @@ def test_api_init_remote_keyword_is_deprecated(repo: Path, tmp_path: Path) -> No
     with pytest.warns(
         DeprecationWarning, match=r"init\(remote=...\) is deprecated: use dvc_remote"
     ):
-        Registry(repo).init(dvc_remote=str(tmp_path / "store"))
+        Registry(repo).init(remote=str(tmp_path / "store"))
     assert dvc_url(repo) == str(tmp_path / "store")
 
 
@@ -367,7 +367,7 @@ def test_api_both_spellings_must_agree(repo: Path, tmp_path: Path) -> None:
     from modelreg import InvalidInputError
 
     with pytest.warns(DeprecationWarning), pytest.raises(InvalidInputError, match="pass only"):
-        Registry(repo).init(dvc_remote=str(tmp_path / "a"), dvc_remote=str(tmp_path / "b"))
+        Registry(repo).init(remote=str(tmp_path / "a"), dvc_remote=str(tmp_path / "b"))
 
 
 # -- changing the DVC remote of an existing registry ------------------------------------------

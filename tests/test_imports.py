@@ -35,6 +35,10 @@ HEAVY = (
         ["show", "churn"],
         ["history", "churn"],
         ["list"],
+        ["which", "churn", "production", "--at", "2100-01-01"],
+        ["list", "--at", "2100-01-01"],
+        ["history", "--since", "2000-01-01", "--until", "2100-01-01"],
+        ["search", "stage=production"],
     ],
 )
 def test_read_queries_import_no_heavy_module(

@@ -29,6 +29,7 @@ _EXPORTS = {
     "ModelDetail": "modelreg.records",
     "ModelSummary": "modelreg.records",
     "ModelVersion": "modelreg.records",
+    "SearchRow": "modelreg.records",
     "StageChange": "modelreg.records",
     "ConflictError": "modelreg.errors",
     "DvcError": "modelreg.errors",
@@ -64,6 +65,7 @@ __all__ = [
     "PublishError",
     "Registry",
     "RegistryError",
+    "SearchRow",
     "StageChange",
     "load_model",
     "log_model",
@@ -111,6 +113,7 @@ if TYPE_CHECKING:
         ModelDetail,
         ModelSummary,
         ModelVersion,
+        SearchRow,
         StageChange,
     )
     from modelreg.registry import Registry

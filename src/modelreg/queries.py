@@ -4,6 +4,7 @@ and never imports DVC or parses ``registry.yaml``."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -21,10 +22,19 @@ from modelreg.grammar import (
     parse_tag,
     tag_patterns,
 )
-from modelreg.records import Comparison, Event, ModelDetail, ModelSummary, ModelVersion, ValueDelta
+from modelreg.records import (
+    Comparison,
+    Event,
+    ModelDetail,
+    ModelSummary,
+    ModelVersion,
+    SearchRow,
+    ValueDelta,
+)
 from modelreg.semver import sort_key
 from modelreg.state import ModelState, replay, replay_parsed
 from modelreg.tagmessage import human_text, parse_record
+from modelreg.timespec import shown
 
 
 def model_state(repo: TagReader, name: str) -> ModelState:
@@ -67,17 +77,38 @@ def version_record(state: ModelState, version: str) -> ModelVersion:
     )
 
 
+def _floor(at: datetime) -> int:
+    """The last whole second at or before ``at``: tag dates are whole seconds."""
+    return math.floor(at.timestamp())
+
+
+def state_at(state: ModelState, at: datetime) -> ModelState:
+    """``state`` as it was at ``at`` (events dated exactly then included); an error when the
+    model had no event yet."""
+    past = state.until(_floor(at))
+    if not past.exists:
+        first = min(e.raw.timestamp for e in state.events)
+        raise NotFoundError(
+            f"model {state.name!r} did not exist yet at {shown(at)}: its first event is dated "
+            f"{shown(datetime.fromtimestamp(first, tz=timezone.utc))}"
+        )
+    return past
+
+
 def which(
     repo: TagReader,
     name: str,
     stage: str,
     stages: Callable[[], list[str] | None] | None = None,
+    at: datetime | None = None,
 ) -> ModelVersion:
-    """The version that holds ``stage`` now.  ``stages`` gives the registry's stages when
-    known; asked only on the error path (it reads registry.yaml), it makes the error for a
-    stage that is not one say so instead of suggesting a promotion to it."""
+    """The version that holds ``stage`` now, or that held it at ``at``.  ``stages`` gives the
+    registry's stages when known; asked only on the error path (it reads registry.yaml), it
+    makes the error for a stage that is not one say so instead of suggesting a promotion."""
     check_stage(stage)
     state = existing_state(repo, name)
+    if at is not None:
+        return _which_at(state_at(state, at), stage, at)
     if state.deprecated:
         raise NotFoundError(f"model {name!r} is deprecated: no version holds {stage!r}")
     holder = state.holder(stage)
@@ -90,6 +121,21 @@ def which(
         raise NotFoundError(
             f"no version of {name!r} holds stage {stage!r}: "
             f"promote one with `modelreg promote {name} VERSION {stage}`"
+        )
+    return version_record(state, holder)
+
+
+def _which_at(state: ModelState, stage: str, at: datetime) -> ModelVersion:
+    name = state.name
+    if state.deprecated:
+        raise NotFoundError(
+            f"model {name!r} was deprecated at {shown(at)}: no version held {stage!r}"
+        )
+    holder = state.holder(stage)
+    if holder is None:
+        raise NotFoundError(
+            f"no version of {name!r} held stage {stage!r} at {shown(at)}: see "
+            f"`modelreg history {name} --until {shown(at)}`"
         )
     return version_record(state, holder)
 
@@ -161,14 +207,22 @@ def _newest_tag(state: ModelState) -> RawTag | None:
     return tags[-1] if tags else None
 
 
-def history(repo: TagReader, name: str | None) -> list[Event]:
-    """The audit log, newest first: every event of one model, or of all models."""
+def history(
+    repo: TagReader,
+    name: str | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Event]:
+    """The audit log, newest first: every event of one model, or of all models; with
+    ``since``/``until``, those dated between them (both included)."""
     if name is not None:
-        state = existing_state(repo, name)
-        return [e.to_record() for e in reversed(state.events)]
-    events = [e for state in all_states(repo).values() for e in state.events]
-    events.sort(key=lambda e: (e.raw.timestamp, e.parsed.counter or 0))
-    return [e.to_record() for e in reversed(events)]
+        events = list(existing_state(repo, name).events)
+    else:
+        events = [e for state in all_states(repo).values() for e in state.events]
+        events.sort(key=lambda e: (e.raw.timestamp, e.parsed.counter or 0))
+    low = -math.inf if since is None else since.timestamp()
+    high = math.inf if until is None else until.timestamp()
+    return [e.to_record() for e in reversed(events) if low <= e.raw.timestamp <= high]
 
 
 def model_names(repo: TagReader) -> list[str]:
@@ -191,13 +245,17 @@ def all_states(repo: TagReader, messages: bool = True) -> dict[str, ModelState]:
     return {name: replay_parsed(name, tags) for name, tags in sorted(grouped.items())}
 
 
-def list_models(repo: TagReader) -> list[ModelSummary]:
-    """One row per model: latest version, stage holders, latest version's metrics.
+def list_models(repo: TagReader, at: datetime | None = None) -> list[ModelSummary]:
+    """One row per model: latest version, stage holders, latest version's metrics; with
+    ``at``, as they were at that instant (models made later are left out).
 
     The whole registry is listed without messages; only the latest versions' messages (their
     metrics) are read, in a second, exact listing.
     """
     states = all_states(repo, messages=False)
+    if at is not None:
+        past = {name: state.until(_floor(at)) for name, state in states.items()}
+        states = {name: state for name, state in past.items() if state.exists}
     latest = {name: state.latest() for name, state in states.items()}
     wanted = [
         f"refs/tags/{tag.name}"
@@ -258,4 +316,42 @@ def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
         md5_a=va.md5,
         md5_b=vb.md5,
         signature_changed=signature_changed,
+    )
+
+
+def search_rows(repo: TagReader) -> list[SearchRow]:
+    """Every registered, active version of every model not deprecated, as search rows: by
+    model name, then newest version first (one listing of all tags, messages included)."""
+    rows = []
+    for name, state in all_states(repo).items():
+        if state.deprecated:
+            continue
+        holders = state.holders()
+        for version in sorted(state.active_versions(), key=sort_key, reverse=True):
+            raw = state.versions[version].tag
+            assert raw is not None  # active_versions() are registered ones
+            rows.append(_search_row(name, version, raw, holders))
+    return rows
+
+
+def _search_row(name: str, version: str, raw: RawTag, holders: dict[str, str]) -> SearchRow:
+    record = parse_record(raw.message)
+    if record is not None:
+        when = record.registered_at
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+    else:
+        when = datetime.fromtimestamp(raw.timestamp, tz=timezone.utc)
+    flavor = (record.card or {}).get("flavor") if record else None
+    return SearchRow(
+        model=name,
+        version=version,
+        tag=raw.name,
+        registered_at=when.astimezone(timezone.utc).replace(microsecond=0),
+        author=record.registered_by if record else f"{raw.tagger_name} <{raw.tagger_email}>",
+        labels=list(record.labels) if record else [],
+        stages=[stage for stage, holder in holders.items() if holder == version],
+        flavor=flavor if isinstance(flavor, str) else None,
+        metrics=dict(record.metrics) if record else {},
+        params=dict(record.params) if record else {},
     )

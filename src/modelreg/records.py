@@ -221,3 +221,23 @@ class AppliedChange:
     action: EventKind
     version: str
     tag: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchRow:
+    """One version as ``search`` sees it, and as the site embeds it for the browser's search.
+
+    ``registered_at`` is UTC to the second (``--json``: ``2026-11-20T10:02:11Z``), ``author``
+    is ``Name <email>``, ``stages`` are the stages it holds now.
+    """
+
+    model: str
+    version: str
+    tag: str
+    registered_at: datetime
+    author: str
+    labels: list[str] = field(list)
+    stages: list[str] = field(list)
+    flavor: str | None = None
+    metrics: dict[str, float] = field(dict)
+    params: dict[str, Scalar] = field(dict)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,9 +24,11 @@ from modelreg.records import (
     ModelDetail,
     ModelSummary,
     ModelVersion,
+    SearchRow,
     StageChange,
 )
 from modelreg.semver import Bump
+from modelreg.timespec import instant, shown
 
 if TYPE_CHECKING:
     from modelreg.checks import Report
@@ -197,14 +200,20 @@ class Registry:
         """The names of every model with tags, sorted (names only: no tag message is read)."""
         return queries.model_names(self._reader())
 
-    def which(self, name: str, stage: str) -> ModelVersion:
-        """The version that holds ``stage``; :class:`NotFoundError` when none does."""
-        return self._ordered(queries.which(self._reader(name), name, stage, self._stages))
+    def which(self, name: str, stage: str, *, at: datetime | str | None = None) -> ModelVersion:
+        """The version that holds ``stage``, or that held it at ``at`` (a ``datetime``,
+        naive meaning UTC, or text such as ``2026-11-20T10:02``; events dated exactly then
+        count); :class:`NotFoundError` when none does."""
+        when = None if at is None else instant(at, "at")
+        reader = self._reader(name)
+        return self._ordered(queries.which(reader, name, stage, self._stages, at=when))
 
-    def which_version(self, name: str, stage: str) -> str:
-        """Just the version string of :meth:`which`; by URL this needs only ``ls-remote``."""
-        reader = self._reader(name, names_only=True)
-        return queries.which(reader, name, stage, self._stages).version
+    def which_version(self, name: str, stage: str, *, at: datetime | str | None = None) -> str:
+        """Just the version string of :meth:`which`; by URL this needs only ``ls-remote``
+        (with ``at``, the tags' dates: their objects are fetched)."""
+        when = None if at is None else instant(at, "at")
+        reader = self._reader(name, names_only=when is None)
+        return queries.which(reader, name, stage, self._stages, at=when).version
 
     def latest(self, name: str) -> ModelVersion:
         """The greatest active version of ``name``."""
@@ -230,16 +239,41 @@ class Registry:
             versions=[self._ordered(v) for v in detail.versions],
         )
 
-    def list_models(self) -> list[ModelSummary]:
-        """One summary per model in the registry (stages in promotion order)."""
+    def list_models(self, *, at: datetime | str | None = None) -> list[ModelSummary]:
+        """One summary per model in the registry (stages in promotion order), or as it was at
+        ``at`` (see :meth:`which`)."""
+        when = None if at is None else instant(at, "at")
         return [
             dataclasses.replace(row, stages=self._ordered_map(row.stages))
-            for row in queries.list_models(self._reader())
+            for row in queries.list_models(self._reader(), at=when)
         ]
 
-    def history(self, name: str | None = None) -> list[Event]:
-        """The audit log, newest first."""
-        return queries.history(self._reader(name), name)
+    def history(
+        self,
+        name: str | None = None,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+    ) -> list[Event]:
+        """The audit log, newest first; ``since``/``until`` keep the events dated between
+        them, both included (``datetime`` or text, as for :meth:`which`)."""
+        low = None if since is None else instant(since, "since")
+        high = None if until is None else instant(until, "until")
+        if low is not None and high is not None and low > high:
+            raise InvalidInputError(
+                f"since {shown(low)} is after until {shown(high)}: nothing is in between; swap them"
+            )
+        return queries.history(self._reader(name), name, since=low, until=high)
+
+    def search(self, expr: str) -> list[SearchRow]:
+        """The active versions of every model that match ``expr`` (``accuracy>=0.9
+        label=tabular stage=production registered>2026-10-01``; see :mod:`modelreg.search`),
+        by model, newest version first.  A malformed term is an :class:`InvalidInputError`
+        naming it."""
+        from modelreg import search
+
+        query = search.parse(expr)  # a bad term fails before the registry is read
+        return query.select(queries.search_rows(self._reader()))
 
     def compare(self, name: str, a: str, b: str) -> Comparison:
         """Two versions side by side."""

@@ -261,6 +261,19 @@ def pushing_command(name: str) -> Callable[[F], F]:
     return command(name, _renamed(name, "remote", "git-remote"))
 
 
+def _time_option(flag: str, help_text: str) -> Any:
+    return typer.Option(
+        flag, metavar="TIME", help=f"{help_text} (2026-11-20T10:02; UTC unless Z/+HH:MM)."
+    )
+
+
+def _instant(value: str | None, flag: str) -> Any:
+    """``--at`` and friends, parsed here so that a bad value's error names the option."""
+    from modelreg.timespec import parse_instant
+
+    return None if value is None else parse_instant(value, flag)
+
+
 # -- reads ---------------------------------------------------------------------------------
 
 
@@ -276,12 +289,20 @@ def which(
             autocompletion=_completer(_complete_stages),
         ),
     ],
+    at: Annotated[
+        str | None, _time_option("--at", "The version that held STAGE at this instant")
+    ] = None,
     repo: ReadRepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
-    """Print the version that holds STAGE (exit 1 when none does)."""
+    """Print the version that holds STAGE, or held it --at TIME (exit 1 when none does)."""
     reg = _registry(repo)
-    typer.echo(render.to_json(reg.which(name, stage)) if json else reg.which_version(name, stage))
+    when = _instant(at, "--at")
+    typer.echo(
+        render.to_json(reg.which(name, stage, at=when))
+        if json
+        else reg.which_version(name, stage, at=when)
+    )
 
 
 @command()
@@ -294,12 +315,18 @@ def latest(name: NameArg, repo: ReadRepoOpt = ".", json: JsonOpt = False) -> Non
 
 @command("list")
 @reports_errors
-def list_(repo: ReadRepoOpt = ".", json: JsonOpt = False) -> None:
+def list_(
+    at: Annotated[
+        str | None, _time_option("--at", "Each model's holders and latest at this instant")
+    ] = None,
+    repo: ReadRepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
     """One row per model: latest version, each stage's version, headline metrics."""
     from modelreg.index_header import in_promotion_order
 
     reg = _registry(repo)
-    rows = reg.list_models()
+    rows = reg.list_models(at=_instant(at, "--at"))
     if json:
         typer.echo(render.to_json(rows))
         return
@@ -346,13 +373,37 @@ def history(
             autocompletion=_completer(_complete_models),
         ),
     ] = None,
+    since: Annotated[str | None, _time_option("--since", "Events dated at or after")] = None,
+    until: Annotated[str | None, _time_option("--until", "Events dated at or before")] = None,
     repo: ReadRepoOpt = ".",
     json: JsonOpt = False,
 ) -> None:
     """The audit log, newest first: every event with its time (UTC), author, version,
     stage, message and -m note."""
-    events = _registry(repo).history(name)
+    events = _registry(repo).history(
+        name, since=_instant(since, "--since"), until=_instant(until, "--until")
+    )
     typer.echo(render.to_json(events) if json else render.events(events))
+
+
+@command()
+@reports_errors
+def search(
+    expr: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="EXPR",
+            help="Terms that must all hold, e.g. 'accuracy>=0.9' label=tabular "
+            "stage=production 'registered>2026-10-01' (quote terms that compare).",
+        ),
+    ] = None,
+    repo: ReadRepoOpt = ".",
+    json: JsonOpt = False,
+) -> None:
+    """Versions across the registry whose metrics, params, labels, stages, author, date or
+    flavor match EXPR."""
+    rows = _registry(repo).search(" ".join(expr or []))
+    typer.echo(render.to_json(rows) if json else render.search_rows(rows))
 
 
 @command()

@@ -296,3 +296,25 @@ class ProgressMeter:
             self._draw()
             self.stream.write("\n")
             self.stream.flush()
+
+
+# Search and --at renderers: appended here (not in the import block above) so that they merge
+# cleanly beside other additions to this module.
+from modelreg.records import SearchRow  # noqa: E402
+
+
+def search_rows(rows: Sequence[SearchRow]) -> str:
+    """``modelreg search``: one line per matching version, with all its metrics."""
+    if not rows:
+        return "No versions match."
+    body = [
+        [
+            row.model,
+            row.version,
+            ",".join(row.stages) or None,
+            row.registered_at.strftime("%Y-%m-%d %H:%M"),
+            _metrics(row.metrics, limit=len(row.metrics)),
+        ]
+        for row in rows
+    ]
+    return table(["model", "version", "stages", "registered", "metrics"], body)
