@@ -153,6 +153,29 @@ def bare_remote_and_clone(tmp: Path) -> tuple[Path, Path]:
     return origin, work
 
 
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 (a real HTTP endpoint for DVC's s3fs), with a bucket
+    `models`; credentials `testing`/`testing`."""
+    moto_server = pytest.importorskip("moto.server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket="models")
+    yield endpoint
+    server.stop()
+
+
 # `make test-all` (and so CI) sets MODELREG_NO_SKIPS=1: a tier skipped for a missing tool
 # (moto's S3 server, gto…) fails the run instead of passing quietly.
 _SKIPPED: list[str] = []

@@ -410,6 +410,25 @@ def test_init_dvc_remote_changes_the_remote_of_a_registry(tmp_path: Path) -> Non
     assert git(work, "rev-parse", "HEAD") == git(origin, "rev-parse", "main")
 
 
+@pytest.mark.slow
+def test_push_sends_older_registrations_to_the_clone_s_remote(tmp_path: Path) -> None:
+    """Bytes registered before the DVC remote was set, or before it changed, go to the
+    remote the clone has when it publishes, not to the one their commit's config named."""
+    _, work = bare_remote_and_clone(tmp_path)
+    old, new = tmp_path / "old-store", tmp_path / "new-store"
+    write_model(work, "before any remote")
+    assert modelreg(work, "register", "churn", "models/churn.pkl").returncode == 0
+    assert modelreg(work, "init", "--dvc-remote", str(old)).returncode == 0
+    write_model(work, "in the old remote's day")
+    assert modelreg(work, "register", "churn", "models/churn.pkl").returncode == 0
+    assert modelreg(work, "init", "--dvc-remote", str(new)).returncode == 0
+    proc = modelreg(work, "push")
+    assert proc.returncode == 0, proc.stderr
+    assert in_store(new, "before any remote") and in_store(new, "in the old remote's day")
+    assert not old.exists()
+    assert Registry(work).check(verify_remote=True).ok
+
+
 def test_init_dvc_remote_options_and_credentials(registry: Registry, repo: Path) -> None:
     proc = modelreg(
         repo,

@@ -164,3 +164,22 @@ def test_check_warns_where_counters_and_dates_disagree(repo: Path) -> None:
     assert hint == "modelreg promote churn v1.1.0 production"
     assert modelreg(repo, *hint.split()[1:]).returncode == 0
     assert modelreg(repo, "which", "churn", "production").stdout.strip() == "v1.1.0"
+
+
+def test_a_rollback_goes_back_to_the_holder_a_demotion_left_in_the_same_second(
+    repo: Path, fake: FakeClock
+) -> None:
+    reg = Registry(repo)
+    reg.init()
+    for content in ("one", "two", "three"):
+        write_model(repo, content)
+        reg.register("churn", "models/churn.pkl")
+    reg.promote("churn", "v1.0.0", "production")
+    reg.promote("churn", "v1.1.0", "production")
+    fake.t += 1  # a later second
+    reg.demote("churn", "production")  # v1.0.0 holds production again…
+    reg.promote("churn", "v1.2.0", "production")  # …until v1.2.0 takes it, in that second
+    dates = _dates(repo)
+    assert dates["churn#production!#3"] == dates["churn#production#4"]
+    reg.rollback("churn", "production")
+    assert _holder(reg) == "v1.0.0"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from tests.conftest import VENV_BIN, git, modelreg, snapshot, write_model
 
-from modelreg import PolicyError, Registry
+from modelreg import PolicyError, Registry, clock
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +32,34 @@ def _gto(repo: Path, *args: str) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+class _TenMinutesAgo:
+    """A clock standing ten minutes in the past; a write that waits moves it on."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.t = time.time() - 600
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
 @pytest.fixture
 def synced(registry: Registry, repo: Path, monkeypatch: pytest.MonkeyPatch) -> Registry:
-    """churn v1.0.0 and v1.1.0, v1.0.0 in production; every commit dated ten minutes ago,
-    so a tag made now is unambiguously later than the file's last change."""
-    for content in ("one", "two"):
-        write_model(repo, content)
-        registry.register("churn", "models/churn.pkl")
-    registry.promote("churn", "v1.0.0", "production")
+    """churn v1.0.0 and v1.1.0, v1.0.0 in production; every commit and tag dated ten minutes
+    ago, so a tag made now is unambiguously later than the file's last change (and than
+    the assignment it competes with: one in the same second would lose GTO's tie)."""
+    previous = clock.use(_TenMinutesAgo())
+    try:
+        for content in ("one", "two"):
+            write_model(repo, content)
+            registry.register("churn", "models/churn.pkl")
+        registry.promote("churn", "v1.0.0", "production")
+    finally:
+        clock.use(previous)
     # Re-date the branch's commits into the past (the content and tags stay).
     env = {**os.environ, **_past(600)}
     subprocess.run(

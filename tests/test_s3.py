@@ -3,7 +3,6 @@ DVC's s3fs talks to; nothing is mocked inside the process)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,27 +13,6 @@ from modelreg import IntegrityError, Registry
 pytestmark = pytest.mark.slow
 
 CREDS = {"access_key_id": "testing", "secret_access_key": "testing"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket="models")
-    yield endpoint
-    server.stop()
 
 
 def test_s3_remote_end_to_end(

@@ -287,21 +287,35 @@ def _fetch_verified(
         )
 
 
+# The name the clone's remote goes by while pushing: one no commit's config can define, so
+# none of an old commit's settings for its own remote mix into it.
+_PUSH_REMOTE = "modelreg-clone-remote"
+
+
 def push_data(root: Path, revs: list[str], remote: str | None = None) -> None:
-    """Push the artifacts tracked at ``revs`` to the DVC remote (before any tag is pushed)."""
+    """Push the artifacts tracked at ``revs`` to the DVC remote (before any tag is pushed).
+
+    The remote is this clone's (its ``.dvc/config`` and ``config.local``).  DVC would read
+    each revision's own committed config, so the bytes of a registration made before the
+    remote was set or changed would go to the remote of its day, or nowhere."""
+    from dvc.config import Config
     from dvc.repo import Repo
 
-    with (
-        _dvc_errors("push artifacts to the DVC remote", network=True),
-        Repo(os.fspath(root)) as repo,
-    ):
-        if not repo.config.get("core", {}).get("remote") and remote is None:
+    with _dvc_errors("push artifacts to the DVC remote", network=True):
+        config = Config(dvc_dir=os.fspath(root / ".dvc"))
+        name = remote or config["core"].get("remote")
+        if not name:
             raise DvcError(
                 "no default DVC remote is configured, so the artifact bytes cannot be shared: "
                 "run `dvc remote add -d storage URL` first (credentials: `dvc remote modify "
                 "--local storage …`)"
             )
-        repo.push(revs=revs, workspace=False, remote=remote)
+        settings = config["remote"].get(name)
+        if settings is None:
+            raise DvcError(f"no DVC remote named {name!r} is configured: see `dvc remote list`")
+        pinned = {"remote": {_PUSH_REMOTE: dict(settings)}}
+        with Repo(os.fspath(root), config=pinned) as repo:
+            repo.push(revs=revs, workspace=False, remote=_PUSH_REMOTE)
 
 
 Object = tuple[str, str]

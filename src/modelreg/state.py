@@ -311,11 +311,28 @@ def _apply(state: ModelState, event: TagEvent) -> None:
 
 def holder_sequence(state: ModelState, stage: str) -> list[str]:
     """Every version that held ``stage``, in the order they took it (consecutive repeats
-    collapsed); the last is the current holder.  Used by rollback, so it may replay."""
+    collapsed); the last is the current holder.  Used by rollback, so it may replay.
+
+    Dates alone would merge the events of one second: a demotion and the next promotion in
+    the same second (which a write need not wait over, since they read the same either way)
+    would hide the holder the demotion left, and rollback would skip it.  So within a second,
+    stage events are replayed one by one in ``#N`` order, the order one clone wrote them;
+    the second's other events count from its start."""
     sequence: list[str] = []
-    stamps = sorted({e.raw.timestamp for e in state.events})
-    for stamp in stamps:
-        holder = state.until(stamp).holder(stage)
-        if holder is not None and (not sequence or sequence[-1] != holder):
-            sequence.append(holder)
+    by_second: dict[int, list[TagEvent]] = {}
+    for event in state.events:
+        by_second.setdefault(event.raw.timestamp, []).append(event)
+    earlier: list[RawTag] = []
+    for stamp in sorted(by_second):
+        events = by_second[stamp]
+        counted = sorted(
+            (e for e in events if e.parsed.counter is not None), key=lambda e: e.parsed.counter or 0
+        )
+        base = [*earlier, *(e.raw for e in events if e.parsed.counter is None)]
+        steps = [counted[: i + 1] for i in range(len(counted))] if len(counted) > 1 else [counted]
+        for step in steps:
+            holder = replay(state.name, [*base, *(e.raw for e in step)]).holder(stage)
+            if holder is not None and (not sequence or sequence[-1] != holder):
+                sequence.append(holder)
+        earlier.extend(e.raw for e in events)
     return sequence
