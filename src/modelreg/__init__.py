@@ -29,6 +29,7 @@ _EXPORTS = {
     "ModelSummary": "modelreg.records",
     "ModelVersion": "modelreg.records",
     "StageChange": "modelreg.records",
+    "StageSpan": "modelreg.records",
     "ConflictError": "modelreg.errors",
     "DvcError": "modelreg.errors",
     "GitError": "modelreg.errors",
@@ -63,6 +64,7 @@ __all__ = [
     "Registry",
     "RegistryError",
     "StageChange",
+    "StageSpan",
     "load_model",
     "log_model",
 ]
@@ -109,5 +111,6 @@ if TYPE_CHECKING:
         ModelSummary,
         ModelVersion,
         StageChange,
+        StageSpan,
     )
     from modelreg.registry import Registry
