@@ -93,7 +93,7 @@ def csp(script: bool = True, search: bool = False) -> str:
     scripts = " ".join(_hash(s) for s in _scripts(script, search)) or "'none'"
     return (
         f"default-src 'none'; script-src {scripts}; style-src {_hash(_asset('site.css'))}; "
-        "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 
 
