@@ -32,7 +32,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # The long tiers on top of `make test`: every crash point of every write, 16 racing writers,
-# the CI templates under gitlab-ci-local and pre-commit.
+# the CI templates under gitlab-ci-local and pre-commit, the registry site in headless Chromium
+# (Debian's `chromium` and `chromium-driver` packages; .ci/run installs them).
 # A skipped test fails the run (a tier must not pass because its tool is missing).
 test-all: test ci-tools
 	MODELREG_CRASH_ALL=1 MODELREG_NO_SKIPS=1 $(BIN)/python -m pytest -q -m "long or crash"

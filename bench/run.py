@@ -362,6 +362,7 @@ def warm_up(modelreg: str, gto: str | None, workdir: Path) -> None:
             ["show", m],
             ["list"],
             ["history", m],
+            ["site", "-o", str(scratch / "site")],
             ["promote", m, "v1.3.0", "prod"],
         )
     ]
@@ -396,7 +397,7 @@ def bench_size(
     gto_repeat: int | None,
     use_gto: bool,
     log: list[str],
-) -> tuple[list[Row], float]:
+) -> tuple[list[Row], SiteRow, float]:
     repo = workdir / f"{models}x{versions}"
     bare = workdir / f"{models}x{versions}.git"
     elsewhere = workdir / "elsewhere"
@@ -436,7 +437,173 @@ def bench_size(
         )
         print(msg, file=sys.stderr, flush=True)
         log.append(msg)
-    return rows, built
+    site = bench_site(models, versions, layout.tags, repo, workdir, model, repeat)
+    msg = (
+        f"  {models}x{versions} site                   {_fmt_s(site.build.median, site.build)} s,"
+        f" model page {site.model_page_kb or 0:.0f} KB, ui model page "
+        f"{statistics.median(site.ui_model_page) if site.ui_model_page else float('nan'):.3f} s"
+    )
+    print(msg, file=sys.stderr, flush=True)
+    log.append(msg)
+    return rows, site, built
+
+
+# -- the registry site --------------------------------------------------------------------
+
+# Targets from issue 13, at 100x100.
+SITE_SECONDS = 15.0
+MODEL_PAGE_KB = 500.0
+UI_MODEL_PAGE_SECONDS = 0.5
+
+
+@dataclass
+class SiteRow:
+    size: tuple[int, int]
+    tags: int
+    build: Measure
+    pages: int | None = None
+    output_mb: float | None = None
+    model_page_kb: float | None = None
+    ui_model_page: list[float] = field(default_factory=list)
+    ui_overview: list[float] = field(default_factory=list)
+    ui_note: str | None = None
+
+
+def _count_site(out: Path) -> tuple[int, float, float]:
+    """Pages, total MB, and the heaviest model page in KB."""
+    pages = list(out.rglob("index.html"))
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    heaviest = 0
+    for page in pages:
+        # A model page's folder is models/NAME/ (version pages sit under the reserved '-').
+        parts = page.relative_to(out).parts
+        if parts[0] == "models" and "-" not in parts:
+            heaviest = max(heaviest, page.stat().st_size)
+    return len(pages), total / 1e6, heaviest / 1024
+
+
+def _ui_times(
+    modelreg: str, repo: Path, model: str, repeat: int
+) -> tuple[list[float], list[float]]:
+    """Wall time of `modelreg ui`'s answer to the model page and the overview, each asked
+    ``repeat`` times after one untimed request, from a server started once."""
+    import http.client
+    import re
+    import signal
+
+    proc = subprocess.Popen(
+        [modelreg, "ui", "--port", "0"],
+        cwd=repo,
+        env=synth.bench_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        if found is None:
+            raise RuntimeError(f"modelreg ui did not start: {line.strip() or proc.stderr}")
+        port = int(found[1])
+
+        def fetch(path: str) -> float:
+            start = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status != 200:
+                raise RuntimeError(f"GET {path}: {response.status}")
+            return time.perf_counter() - start
+
+        model_path = f"/models/{model}/index.html"
+        fetch(model_path)
+        model_times = [fetch(model_path) for _ in range(repeat)]
+        overview_times = [fetch("/index.html") for _ in range(max(1, repeat // 2))]
+        return model_times, overview_times
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+
+
+def bench_site(
+    models: int, versions: int, tags: int, repo: Path, workdir: Path, model: str, repeat: int
+) -> SiteRow:
+    """`modelreg site` into a new folder each run (CI's case), the pages it wrote, and
+    `modelreg ui`'s model page."""
+    modelreg = tool("modelreg")
+    assert modelreg is not None
+    build = Measure()
+    out = workdir / f"site-{models}x{versions}"
+    row = SiteRow((models, versions), tags, build)
+    for i in range(max(1, min(repeat, 3))):
+        shutil.rmtree(out, ignore_errors=True)
+        build.runs.append(run_once([modelreg, "site", "-o", str(out)], repo))
+        if build.runs[-1].code != 0:
+            return row
+        if i == 0:
+            row.pages, row.output_mb, row.model_page_kb = _count_site(out)
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        row.ui_model_page, row.ui_overview = _ui_times(modelreg, repo, model, repeat)
+    except (RuntimeError, OSError) as e:
+        row.ui_note = f"failed: {e}"
+    return row
+
+
+def site_table(rows: list[SiteRow]) -> str:
+    head = [
+        "size (tags)",
+        "`site` s",
+        "pages",
+        "output MB",
+        "model page KB",
+        "`ui` model page s",
+        "`ui` overview s",
+        "target at 100×100",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        m, v = row.size
+        build = _fmt_s(row.build.median, row.build)
+        ui_model = statistics.median(row.ui_model_page) if row.ui_model_page else None
+        ui_over = statistics.median(row.ui_overview) if row.ui_overview else None
+        target = ""
+        if row.size == TARGET_SIZE:
+            checks = []
+            if row.build.median is not None:
+                ok = row.build.median <= SITE_SECONDS
+                checks.append(f"site ≤ {SITE_SECONDS:.0f} s {'met' if ok else 'MISSED'}")
+            if row.model_page_kb is not None:
+                ok = row.model_page_kb <= MODEL_PAGE_KB
+                checks.append(f"page ≤ {MODEL_PAGE_KB:.0f} KB {'met' if ok else 'MISSED'}")
+            if ui_model is not None:
+                ok = ui_model <= UI_MODEL_PAGE_SECONDS
+                checks.append(f"ui ≤ {UI_MODEL_PAGE_SECONDS} s {'met' if ok else 'MISSED'}")
+            target = ", ".join(checks)
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"{m}×{v} ({row.tags:,})",
+                    build,
+                    f"{row.pages:,}" if row.pages is not None else "-",
+                    f"{row.output_mb:.1f}" if row.output_mb is not None else "-",
+                    f"{row.model_page_kb:.0f}" if row.model_page_kb is not None else "-",
+                    row.ui_note or (f"{ui_model:.3f}" if ui_model is not None else "-"),
+                    f"{ui_over:.3f}" if ui_over is not None else "-",
+                    target,
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
 
 
 # -- the table -----------------------------------------------------------------------------
@@ -586,6 +753,7 @@ def machine_info() -> list[str]:
 
 def report(
     rows: list[Row],
+    site_rows: list[SiteRow],
     builds: dict[str, float],
     args: argparse.Namespace,
     use_gto: bool,
@@ -641,8 +809,26 @@ def report(
         "",
     ]
     fails = failures(rows)
+    fails += [
+        f"- {r.size[0]}×{r.size[1]} site: {r.build.failure()}"
+        for r in site_rows
+        if r.build.failure()
+    ]
     if fails:
         parts += ["Failures:", "", *fails, ""]
+    if site_rows:
+        parts += [
+            "## Registry site",
+            "",
+            "`modelreg site -o DIR` into a new folder each run (a fresh process; median of "
+            "min(--repeat, 3) runs), what it wrote (pages, MB, the heaviest model page), and "
+            "`modelreg ui` started once: the wall time of a GET of the model page (median of "
+            "--repeat requests after one untimed) and of the overview. Targets are issue 13's "
+            "at 100×100.",
+            "",
+            site_table(site_rows),
+            "",
+        ]
     parts += [
         "Command pairs: `modelreg which M prod` / `gto show M#prod --ref`; "
         "`modelreg latest M` / `gto show M@latest --ref`; `modelreg show M` / `gto show M`; "
@@ -719,20 +905,26 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     rows: list[Row] = []
+    site_rows: list[SiteRow] = []
     builds: dict[str, float] = {}
     log: list[str] = []
     for models, versions in sizes:
-        size_rows, built = bench_size(
+        size_rows, site_row, built = bench_size(
             models, versions, workdir, args.repeat, args.gto_repeat, use_gto, log
         )
         rows += size_rows
+        site_rows.append(site_row)
         builds[f"{models}x{versions}"] = built
-        text = report(rows, builds, args, use_gto, time.perf_counter() - started, done=False)
+        text = report(
+            rows, site_rows, builds, args, use_gto, time.perf_counter() - started, done=False
+        )
         args.output.write_text(text, encoding="utf-8")
     elapsed = time.perf_counter() - started
-    text = report(rows, builds, args, use_gto, elapsed, done=True)
+    text = report(rows, site_rows, builds, args, use_gto, elapsed, done=True)
     args.output.write_text(text, encoding="utf-8")
     print(table(rows, use_gto))
+    print()
+    print(site_table(site_rows))
     print(f"\nwhole run: {elapsed / 60:.1f} min; report written to {args.output}")
 
 

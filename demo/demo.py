@@ -1,4 +1,5 @@
-"""End-to-end demo of modelreg: train, register, promote, roll back, audit, deploy, push.
+"""End-to-end demo of modelreg: train, register, promote, roll back, audit, deploy, push, and
+build the registry's web pages.
 
 Run:  .venv/bin/python demo/demo.py [--workdir PATH]
 
@@ -252,6 +253,18 @@ def demo(scratch: Path) -> None:
     # By URL, as a deploy job asks the Git host: an absolute file:// URL, pasteable anywhere.
     by_url = cli(repo, "which", MODEL, "production", "--repo", origin.as_uri())
     expect(by_url == strong.version, f"by URL production should be {strong.version}, is {by_url}")
+
+    section("8. the registry as web pages")
+    site = scratch / "site"
+    built = run([MODELREG_CLI, "site", "-o", site], cwd=repo)
+    print(f"$ modelreg site -o {site.name} -> {built}")
+    page = site / "models" / MODEL / "index.html"
+    text = page.read_text(encoding="utf-8")
+    expect(
+        text.count('class="pt"') == 2 and 'data-stage="production"' in text,
+        f"{page} should plot both versions and mark production's holder",
+    )
+    print(f"or serve the same pages from the repository: modelreg ui --repo {repo}")
 
     print(f"\nOK in {time.monotonic() - started:.1f}s")
 

@@ -145,7 +145,26 @@ def test_github_permissions_are_per_job_and_apply_is_serialized() -> None:
     # The site is opt-in, and publishes only after apply.
     assert jobs["site"]["if"] == "vars.MODELREG_PUBLISH_SITE == 'true'"
     assert jobs["site"]["needs"] == "apply"
-    assert step_script("site", "Build the registry site").startswith("modelreg site -o public")
+    assert "modelreg site -o public" in step_script("site", "Build the registry site")
+
+
+def test_github_site_step_redacts_emails_when_the_variable_says_so(
+    registry: Registry, repo: Path
+) -> None:
+    """The step as the runner runs it, with the variable's value in REDACT_EMAILS."""
+    steps = workflow()["jobs"]["site"]["steps"]
+    build = next(s for s in steps if s.get("name") == "Build the registry site")
+    assert build["env"] == {"REDACT_EMAILS": "${{ vars.MODELREG_SITE_REDACT_EMAILS }}"}
+    upload = next(s for s in steps if "upload-pages-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"] == "public"
+    write_model(repo, "v1 bytes")
+    registry.register("churn", "models/churn.pkl")
+    for value, addresses in (("true", False), ("", True), ("false", True)):
+        shutil.rmtree(repo / "public", ignore_errors=True)
+        proc = run_step("site", "Build the registry site", repo, {"REDACT_EMAILS": value})
+        assert proc.returncode == 0, proc.stderr
+        page = (repo / "public" / "models" / "churn" / "index.html").read_text()
+        assert ("ada@example.com" in page) == addresses, value
 
 
 def github_filter_matches(patterns: list[str], ref: str) -> bool:
@@ -286,7 +305,7 @@ def test_gitlab_template_passes_its_schema() -> None:
 def test_gitlab_template_installs_modelreg_from_git() -> None:
     template = yaml.safe_load(GITLAB.read_text())
     assert template["variables"]["MODELREG_INSTALL"].startswith('pip install "modelreg[s3] @ git+')
-    for job in ("check", "apply", "deploy"):
+    for job in ("check", "apply", "deploy", "pages"):
         assert template[job]["before_script"] == ['eval "$MODELREG_INSTALL"'], job
     assert template["apply"]["resource_group"]
 
@@ -302,6 +321,36 @@ def gitlab_ci_local() -> str:
 def jobs_run(proc: subprocess.CompletedProcess[str]) -> list[str]:
     """The jobs gitlab-ci-local started (it prints `JOB  starting shell (STAGE)` for each)."""
     return re.findall(r"^(\S+)\s+starting shell\b", proc.stdout, flags=re.M)
+
+
+@pytest.mark.parametrize(
+    ("variables", "runs"),
+    [
+        ([], False),
+        (["MODELREG_PUBLISH_SITE=true"], True),
+        (["MODELREG_PUBLISH_SITE=yes"], False),
+        (["MODELREG_PUBLISH_SITE=true", "CI_COMMIT_BRANCH=feature"], False),
+    ],
+)
+def test_gitlab_pages_job_is_opt_in(tmp_path: Path, variables: list[str], runs: bool) -> None:
+    """gitlab-ci-local evaluates the template's rules as GitLab does: `pages` joins the
+    default branch's pipeline only when MODELREG_PUBLISH_SITE is "true"."""
+    gcl = gitlab_ci_local()
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / ".gitlab-ci.yml").write_text(GITLAB.read_text())
+    git(tmp_path, "add", ".gitlab-ci.yml")
+    git(tmp_path, "commit", "-qm", "CI")
+    options = [arg for v in variables for arg in ("--variable", v)]
+    proc = subprocess.run(
+        [gcl, "--list-json", *options], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listed = json.loads(proc.stdout[proc.stdout.index("[") :])
+    when = {job["name"]: job["when"] for job in listed}
+    assert (when["pages"] != "never") == runs, when
+    template = yaml.safe_load(GITLAB.read_text())
+    assert template["pages"]["needs"] == ["apply"]
+    assert template["pages"]["artifacts"] == {"paths": ["public"]}
 
 
 @pytest.mark.long
@@ -385,6 +434,22 @@ def test_gitlab_template_runs_under_gitlab_ci_local(tmp_path: Path) -> None:
     assert "team/churn#production#2" in git(origin, "tag")
     again = pipeline("main", *push_url)
     assert "Nothing to apply: the tags match registry.yaml" in again.stdout, again.stdout
+
+    # Opted in, the main pipeline also builds the site, after apply, without addresses.
+    published = pipeline(
+        "main",
+        *push_url,
+        "--variable",
+        "MODELREG_PUBLISH_SITE=true",
+        "--variable",
+        "MODELREG_SITE_REDACT_EMAILS=true",
+    )
+    assert published.returncode == 0, published.stdout + published.stderr
+    assert jobs_run(published) == ["apply", "pages"]
+    site = ci / ".gitlab-ci-local" / "artifacts" / "pages" / "public"
+    board = (site / "index.html").read_text()
+    assert 'data-stage="production" data-version="v1.0.0"' in board
+    assert not [p for p in site.rglob("*.html") if "@example.com" in p.read_text()]
 
     # The tag's pipeline deploys: it resolves the stage with `which` over the job's URL.
     def tag_pipeline(tag: str) -> subprocess.CompletedProcess[str]:

@@ -31,6 +31,7 @@ _EXPORTS = {
     "ModelVersion": "modelreg.records",
     "SearchRow": "modelreg.records",
     "StageChange": "modelreg.records",
+    "StageSpan": "modelreg.records",
     "ConflictError": "modelreg.errors",
     "DvcError": "modelreg.errors",
     "GitError": "modelreg.errors",
@@ -67,6 +68,7 @@ __all__ = [
     "RegistryError",
     "SearchRow",
     "StageChange",
+    "StageSpan",
     "load_model",
     "log_model",
 ]
@@ -115,5 +117,6 @@ if TYPE_CHECKING:
         ModelVersion,
         SearchRow,
         StageChange,
+        StageSpan,
     )
     from modelreg.registry import Registry

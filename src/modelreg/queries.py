@@ -29,6 +29,7 @@ from modelreg.records import (
     ModelSummary,
     ModelVersion,
     SearchRow,
+    StageSpan,
     ValueDelta,
 )
 from modelreg.semver import sort_key
@@ -296,6 +297,12 @@ def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
     check_version(b)
     va = with_artifact(repo, resolve(repo, Reference(name, version=a)))
     vb = with_artifact(repo, resolve(repo, Reference(name, version=b)))
+    return compare_versions(name, va, vb)
+
+
+def compare_versions(name: str, va: ModelVersion, vb: ModelVersion) -> Comparison:
+    """:func:`compare` of two records already resolved (with their artifacts): pure, so the
+    registry site renders many comparisons from one reading of the tags."""
     metric_keys = sorted(set(va.metrics) | set(vb.metrics))
     param_keys = sorted(set(va.params) | set(vb.params))
     changed = None if va.md5 is None or vb.md5 is None else va.md5 != vb.md5
@@ -308,8 +315,8 @@ def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
     signature_changed = None if va.card is None or vb.card is None else sig_a != sig_b
     return Comparison(
         name=name,
-        a=a,
-        b=b,
+        a=va.version,
+        b=vb.version,
         metrics=[_delta(k, va.metrics.get(k), vb.metrics.get(k)) for k in metric_keys],
         params=[_delta(k, va.params.get(k), vb.params.get(k)) for k in param_keys],
         artifact_changed=changed,
@@ -355,3 +362,15 @@ def _search_row(name: str, version: str, raw: RawTag, holders: dict[str, str]) -
         metrics=dict(record.metrics) if record else {},
         params=dict(record.params) if record else {},
     )
+
+
+def stage_timeline(repo: TagReader, name: str | None) -> list[StageSpan]:
+    """Which version held each stage over time, for one model or (without the events' notes,
+    from one listing of every tag) for all."""
+    from modelreg.timeline import stage_spans
+
+    if name is not None:
+        return stage_spans(existing_state(repo, name))
+    return [
+        span for state in all_states(repo, messages=False).values() for span in stage_spans(state)
+    ]

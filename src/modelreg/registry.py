@@ -26,6 +26,7 @@ from modelreg.records import (
     ModelVersion,
     SearchRow,
     StageChange,
+    StageSpan,
 )
 from modelreg.semver import Bump
 from modelreg.timespec import instant, shown
@@ -278,6 +279,11 @@ class Registry:
     def compare(self, name: str, a: str, b: str) -> Comparison:
         """Two versions side by side."""
         return queries.compare(self._reader(name), name, a, b)
+
+    def stage_timeline(self, name: str | None = None) -> list[StageSpan]:
+        """Which version held each stage over time (every model when ``name`` is omitted),
+        oldest first: one :class:`StageSpan` per uninterrupted hold."""
+        return queries.stage_timeline(self._reader(name), name)
 
     def get(
         self,

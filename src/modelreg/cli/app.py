@@ -876,6 +876,60 @@ def index_rebuild(
     )
 
 
+# -- the registry as web pages -------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def site(
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out", "-o", help="Folder to write the site to (new, empty, or a previous site)."
+        ),
+    ],
+    redact_emails: Annotated[
+        bool,
+        typer.Option("--redact-emails", help="Leave authors' e-mail addresses out of the pages."),
+    ] = False,
+    repo: RepoOpt = ".",
+) -> None:
+    """Write the registry as static web pages (GitHub/GitLab Pages, or open index.html)."""
+    from modelreg.site.build import build_site
+
+    report = build_site(_registry(repo), Path(out), redact_emails=redact_emails)
+    typer.echo(
+        f"Wrote {_count(report.pages, 'page')} ({_count(report.models, 'model')}, "
+        f"{_count(report.versions, 'version')}) to {report.path}; open "
+        f"{render.safe((report.path / 'index.html').as_uri())}"
+    )
+
+
+@app.command()
+@reports_errors
+def ui(
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on (0 picks a free one).")
+    ] = 8765,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (default: this machine only).")
+    ] = "127.0.0.1",
+    repo: RepoOpt = ".",
+) -> None:
+    """Serve the registry's pages read-only on 127.0.0.1; each request reads the tags anew."""
+    from modelreg.site.server import make_server, url_of
+
+    server = make_server(_registry(repo), host, port)
+    typer.echo(f"modelreg ui: serving {url_of(server)} (read-only; Ctrl-C stops it)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except (Interrupted, KeyboardInterrupt):
+        typer.echo("modelreg ui: stopped")
+    finally:
+        server.server_close()
+
+
 # The git merge driver for registry.yaml (`.gitattributes`: `/registry.yaml merge=modelreg`).
 # Not wrapped in reports_errors: the driver reports its own conflicts and exit codes.
 command("merge-index")(merge_index_command)
