@@ -257,7 +257,8 @@ def demo(scratch: Path) -> None:
     section("8. the registry as web pages")
     site = scratch / "site"
     built = run([MODELREG_CLI, "site", "-o", site], cwd=repo)
-    print(f"$ modelreg site -o {site.name} -> {built}")
+    print(f"$ modelreg site -o {site}")
+    print(built)
     page = site / "models" / MODEL / "index.html"
     text = page.read_text(encoding="utf-8")
     expect(

@@ -879,20 +879,23 @@ def index_rebuild(
 # -- the registry as web pages -------------------------------------------------------------
 
 
-@app.command()
+@command()
 @reports_errors
 def site(
     out: Annotated[
         str,
         typer.Option(
-            "--out", "-o", help="Folder to write the site to (new, empty, or a previous site)."
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="Folder to write the site to (new, empty, or a previous site).",
         ),
     ],
     redact_emails: Annotated[
         bool,
         typer.Option("--redact-emails", help="Leave authors' e-mail addresses out of the pages."),
     ] = False,
-    repo: RepoOpt = ".",
+    repo: ReadRepoOpt = ".",
 ) -> None:
     """Write the registry as static web pages (GitHub/GitLab Pages, or open index.html)."""
     from modelreg.site.build import build_site
@@ -905,16 +908,20 @@ def site(
     )
 
 
-@app.command()
+@command()
 @reports_errors
 def ui(
     port: Annotated[
-        int, typer.Option("--port", help="Port to listen on (0 picks a free one).")
+        int,
+        typer.Option("--port", metavar="PORT", help="Port to listen on (0 picks a free one)."),
     ] = 8765,
     host: Annotated[
-        str, typer.Option("--host", help="Address to bind (default: this machine only).")
+        str,
+        typer.Option(
+            "--host", metavar="HOST", help="Address to bind (default: this machine only)."
+        ),
     ] = "127.0.0.1",
-    repo: RepoOpt = ".",
+    repo: ReadRepoOpt = ".",
 ) -> None:
     """Serve the registry's pages read-only on 127.0.0.1; each request reads the tags anew."""
     from modelreg.site.server import make_server, url_of
