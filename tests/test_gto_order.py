@@ -156,7 +156,7 @@ _ops = st.lists(
 )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     setup=_ops.flatmap(lambda ops: st.tuples(st.just(ops), st.permutations(range(1, 20)))),
     first=_setup,
