@@ -120,8 +120,37 @@ def test_a_real_registrys_rows_agree(registry: Registry, repo: Path) -> None:
     assert results[4] == {"match": [["churn", "v1.1.0"]]}
 
 
-def test_the_script_ships_with_the_package() -> None:
+def test_the_script_and_the_site_assets_ship_in_the_wheel(tmp_path: Path) -> None:
+    """An editable install finds them in src/ anyway; a wheel has them only through
+    package-data, so build one (offline: no isolation, no dependencies) and look inside."""
+    import subprocess
+    import sys
+    import zipfile
+
     assert SCRIPT.is_file()
-    # An editable install finds it in src/ anyway; a wheel has it only through package-data.
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'modelreg = ["py.typed", "assets/*.js"]' in pyproject
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = tmp_path.glob("modelreg-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "modelreg/assets/search.js" in names
+    assert "modelreg/py.typed" in names
+    shipped = {
+        p.relative_to(ROOT / "src").as_posix()
+        for p in (ROOT / "src/modelreg/site/assets").iterdir()
+    }
+    assert shipped and shipped <= names, shipped - names
