@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.test_gto_compat import GTO_EVENT
 
 from modelreg import NotFoundError, Registry
 
@@ -115,15 +116,6 @@ def _modelreg_answers(where: str | Path) -> tuple[dict[str, str | None], str | N
     except NotFoundError:
         latest = None
     return holders, latest
-
-
-GTO_EVENT = {
-    "register": "registration",
-    "deregister": "deregistration",
-    "assign": "assignment",
-    "unassign": "unassignment",
-    "deprecate": "deprecation",
-}
 
 
 def _gto_history(root: Path) -> list[tuple[object, ...]]:

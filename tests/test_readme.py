@@ -48,6 +48,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import git
+from tests.dated import DatedRegistry
 
 pytestmark = pytest.mark.slow
 
@@ -307,15 +308,15 @@ def a_gto_repository(world: World) -> Iterator[None]:
     yield
 
 
-INCIDENT = [  # (tag, version whose commit it names, tagger date, message)
-    ("churn@v1.2.0", "v1.2.0", "2026-11-18T09:00:00Z", "Register churn v1.2.0"),
-    ("churn#production#1", "v1.2.0", "2026-11-18T09:30:00Z", "Promote churn v1.2.0 to production"),
-    ("churn@v1.3.0", "v1.3.0", "2026-11-20T10:02:11Z", "Register churn v1.3.0"),
-    ("churn#production#2", "v1.3.0", "2026-11-20T10:04:10Z", "Promote churn v1.3.0 to production"),
+INCIDENT = [  # (tag, version whose commit it names, tagger date in UTC, message)
+    ("churn@v1.2.0", "v1.2.0", "2026-11-18T09:00:00", "Register churn v1.2.0"),
+    ("churn#production#1", "v1.2.0", "2026-11-18T09:30:00", "Promote churn v1.2.0 to production"),
+    ("churn@v1.3.0", "v1.3.0", "2026-11-20T10:02:11", "Register churn v1.3.0"),
+    ("churn#production#2", "v1.3.0", "2026-11-20T10:04:10", "Promote churn v1.3.0 to production"),
     (
         "churn#production#3",
         "v1.2.0",
-        "2026-11-20T11:05:00Z",
+        "2026-11-20T11:05:00",
         "Roll back churn production from v1.3.0 to v1.2.0",
     ),
 ]
@@ -326,29 +327,10 @@ def an_incident_history(world: World) -> Iterator[None]:
     """`incident-registry`, beside the project: churn's production history at the dates the
     block's prose gives (tags as any writer makes them, dated then); the story resumes in
     the project afterwards."""
-    from datetime import datetime
-
     repo = world.scratch / "incident-registry"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    commits = {}
-    for version in ("v1.2.0", "v1.3.0"):
-        env = {
-            "GIT_COMMITTER_DATE": "2026-11-18T08:00:00Z",
-            "GIT_AUTHOR_DATE": "2026-11-18T08:00:00Z",
-        }
-        git(repo, "commit", "-q", "--allow-empty", "-m", f"Train churn {version}", env=env)
-        commits[version] = git(repo, "rev-parse", "HEAD").strip()
+    registry = DatedRegistry(repo)
     for tag, version, when, message in INCIDENT:
-        stamp = int(datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp())
-        body = (
-            f"object {commits[version]}\ntype commit\ntag {tag}\n"
-            f"tagger Ada <ada@example.com> {stamp} +0000\n\n{message}\n"
-        )
-        made = subprocess.run(
-            ["git", "mktag"], cwd=repo, input=body, capture_output=True, text=True, check=True
-        )
-        git(repo, "update-ref", f"refs/tags/{tag}", made.stdout.strip())
+        registry.tag(tag, "churn", version, when, message, tagger="Ada <ada@example.com>")
     story = world.cwd
     world.cwd = repo
     yield
