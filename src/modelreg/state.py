@@ -109,10 +109,6 @@ class VersionState:
         return self.tag is not None
 
     @property
-    def deregistered(self) -> bool:
-        return not self.active
-
-    @property
     def active(self) -> bool:
         if self.registered_at is None and self.deregistered_at is None:
             return True  # known by its hash from stage tags alone
