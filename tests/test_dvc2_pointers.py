@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from tests.conftest import VENV_BIN, git, modelreg, run
 
 import modelreg as api
-from modelreg import DvcError, IntegrityError, Registry, dvcfiles, dvcio, hashing
+from modelreg import DvcError, IntegrityError, Registry
+from modelreg.dvcstore import dvcfiles, dvcio, hashing
 
 BLOCK = 1 << 20
 TEXT_BYTES = bytes(range(32, 127)) + b"\n\r\t\f\b"

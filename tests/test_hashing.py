@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import git
 
-from modelreg import dvcfiles, dvcio, hashing
+from modelreg.dvcstore import dvcfiles, dvcio, hashing
 
 
 @pytest.mark.slow
@@ -34,7 +34,7 @@ def test_fast_track_writes_what_dvc_add_writes(repo: Path, tmp_path: Path) -> No
     """modelreg's own `add` (no DVC import) leaves the same files DVC's does."""
     from tests.conftest import run
 
-    from modelreg import dvccache
+    from modelreg.dvcstore import dvccache
 
     dvcio.init(repo)
     twin = tmp_path / "twin"

@@ -19,7 +19,7 @@ import yaml
 from tests.conftest import git, modelreg, run, snapshot, write_model
 
 from modelreg import ConflictError, InvalidInputError, Registry
-from modelreg.dvccache import object_path
+from modelreg.dvcstore.dvccache import object_path
 from modelreg.errors import IntegrityError
 
 # -- helpers -------------------------------------------------------------------------------

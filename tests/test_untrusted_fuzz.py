@@ -21,8 +21,8 @@ from tests.conftest import git
 from tests.test_untrusted import plant, record, tag_with_record, tree
 
 from modelreg import Registry, RegistryError
-from modelreg.dvccache import object_path
-from modelreg.dvcfiles import parse_pointer
+from modelreg.dvcstore.dvccache import object_path
+from modelreg.dvcstore.dvcfiles import parse_pointer
 from modelreg.untrusted import parse_dir_listing, relpath_problem
 
 # Path parts an attacker would try, mixed with ordinary ones.

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Registry": "modelreg.registry",
-    "log_model": "modelreg.models",
-    "load_model": "modelreg.models",
-    "LibraryVersionWarning": "modelreg.models",
+    "log_model": "modelreg.notebook.models",
+    "load_model": "modelreg.notebook.models",
+    "LibraryVersionWarning": "modelreg.notebook.models",
     "AppliedChange": "modelreg.records",
     "Comparison": "modelreg.records",
-    "DvcRemoteChange": "modelreg.operations",
+    "DvcRemoteChange": "modelreg.registration",
     "Event": "modelreg.records",
     "ModelDetail": "modelreg.records",
     "ModelSummary": "modelreg.records",
@@ -106,8 +106,7 @@ if TYPE_CHECKING:
         PublishError,
         RegistryError,
     )
-    from modelreg.models import LibraryVersionWarning, load_model, log_model
-    from modelreg.operations import DvcRemoteChange
+    from modelreg.notebook.models import LibraryVersionWarning, load_model, log_model
     from modelreg.records import (
         AppliedChange,
         Comparison,
@@ -119,4 +118,5 @@ if TYPE_CHECKING:
         StageChange,
         StageSpan,
     )
+    from modelreg.registration import DvcRemoteChange
     from modelreg.registry import Registry

@@ -19,8 +19,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from modelreg import hashing, leftovers
-from modelreg.dvccache import object_path
+from modelreg import leftovers
+from modelreg.dvcstore import hashing
+from modelreg.dvcstore.dvccache import object_path
 from modelreg.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from modelreg.gitrepo import GitRepo
 from modelreg.records import ModelVersion
@@ -250,7 +251,7 @@ def get(
     try:
         entries = _from_cache(repo.root, md5, tmp, what, progress, hash_name)
         if entries is None:
-            from modelreg import dvcio
+            from modelreg.dvcstore import dvcio
 
             entries = dvcio.download(
                 dvc_dir or repo.root / ".dvc",

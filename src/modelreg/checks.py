@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from modelreg import drift, policy
 from modelreg.drift import PairState
+from modelreg.dvcstore.hashing import MD5
 from modelreg.errors import IndexError_, InvalidInputError, RegistryError
 from modelreg.gitrepo import GitRepo
 from modelreg.grammar import EventKind, TagName, format_tag, is_model_name, is_name
-from modelreg.hashing import MD5
 from modelreg.index import (
     INDEX_FILE,
     Index,
@@ -30,7 +30,7 @@ from modelreg.semver import is_version
 from modelreg.state import ModelState, TagEvent
 
 if TYPE_CHECKING:
-    from modelreg.dvcio import Object
+    from modelreg.dvcstore.dvcio import Object
 
 
 @dataclass(frozen=True)
@@ -363,7 +363,7 @@ def _valid(thresholds: dict[str, str]) -> dict[str, str]:
 def _remote_objects(
     repo: GitRepo, index: Index, states: dict[str, ModelState], at: _Locator, verify: bool
 ) -> list[Problem]:
-    from modelreg import dvcio
+    from modelreg.dvcstore import dvcio
 
     wanted: dict[tuple[str, str], dvcio.Object] = {}
     problems: list[Problem] = []

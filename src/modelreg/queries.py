@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from modelreg.dvcfiles import artifact_path_at, dvc_yaml_of, parse_pointer, pointer_file
+from modelreg.dvcstore.dvcfiles import artifact_path_at, dvc_yaml_of, parse_pointer, pointer_file
 from modelreg.errors import NotFoundError
 from modelreg.gitrepo import RawTag, TagReader
 from modelreg.grammar import (

@@ -34,7 +34,7 @@ from modelreg.timespec import instant, shown
 if TYPE_CHECKING:
     from modelreg.checks import Report
     from modelreg.index import Index
-    from modelreg.operations import DvcRemoteChange
+    from modelreg.registration import DvcRemoteChange
 
 
 T = TypeVar("T")
@@ -123,9 +123,9 @@ class Registry:
         if not (repo.root / INDEX_FILE).exists() and repo.show_file("HEAD", INDEX_FILE) is None:
             import logging
 
-            from modelreg import operations
+            from modelreg import registration
 
-            operations.init(repo, None, None)
+            registration.init(repo, None, None)
             logging.getLogger("modelreg").warning(
                 f"{repo.root} had no {INDEX_FILE}: ran `modelreg init` first (see `stages:` "
                 f"in {INDEX_FILE} for the promotion order)"
@@ -338,10 +338,10 @@ class Registry:
         ``.dvc/config.local``.  ``push`` names the Git remote to push the commit to.
         ``remote`` is the deprecated spelling of ``dvc_remote``.
         """
-        from modelreg import operations
+        from modelreg import registration
 
         dvc_remote = _renamed("init", "remote", "dvc_remote", remote, dvc_remote)
-        return operations.init(
+        return registration.init(
             self._git, stages, dvc_remote, remote_config, message=message, push=push
         )
 
@@ -358,9 +358,11 @@ class Registry:
         with ``push``, published.  Its options are replaced by ``remote_config``
         (credentials go to the uncommitted ``.dvc/config.local``).  Bytes pushed from now
         on go to ``url``; those already in the old remote stay there."""
-        from modelreg import operations
+        from modelreg import registration
 
-        return operations.set_dvc_remote(self._git, url, remote_config, message=message, push=push)
+        return registration.set_dvc_remote(
+            self._git, url, remote_config, message=message, push=push
+        )
 
     def register(
         self,
@@ -382,10 +384,10 @@ class Registry:
         """Register the artifact at ``path`` as the next version of ``name``; with
         ``no_tag``, propose it for a pull request instead (``apply`` tags it after the
         merge)."""
-        from modelreg import operations
+        from modelreg import registration
         from modelreg.values import metrics_from, params_from
 
-        return operations.register(
+        return registration.register(
             self._writable,
             name,
             path,
@@ -413,9 +415,9 @@ class Registry:
         push: str | None = None,
     ) -> StageChange:
         """Assign ``stage`` to ``version``."""
-        from modelreg import stages
+        from modelreg import promotion
 
-        return stages.promote(
+        return promotion.promote(
             self._writable, name, version, stage, message=message, force=force, push=push
         )
 
@@ -429,9 +431,11 @@ class Registry:
         force: bool = False,
     ) -> StageChange:
         """Unassign the current holder of ``stage`` (``force`` overrides ``allow_empty``)."""
-        from modelreg import stages
+        from modelreg import promotion
 
-        return stages.demote(self._writable, name, stage, message=message, push=push, force=force)
+        return promotion.demote(
+            self._writable, name, stage, message=message, push=push, force=force
+        )
 
     def propose(
         self,
@@ -445,9 +449,9 @@ class Registry:
     ) -> str:
         """Edit only the desired stage in ``registry.yaml`` for a pull request (``promote
         --no-tag``); with ``branch``, commit it there.  Returns the file or the commit."""
-        from modelreg import stages
+        from modelreg import promotion
 
-        return stages.propose(
+        return promotion.propose(
             self._git, name, version, stage, branch=branch, message=message, force=force
         )
 
@@ -484,9 +488,9 @@ class Registry:
 
         Drifted stages (tags moved after the file last set them) are refused unless
         ``adopt`` (record the tags' state in the file) or ``revert`` (tags follow the file)."""
-        from modelreg import stages
+        from modelreg import promotion
 
-        return stages.apply(
+        return promotion.apply(
             self._git, dry_run=dry_run, message=message, push=push, adopt=adopt, revert=revert
         )
 
@@ -502,9 +506,9 @@ class Registry:
     ) -> StageChange:
         """Give ``stage`` back to its previous holder (or to ``to``); the stage's policy
         applies (``force`` overrides it, recorded in the tag)."""
-        from modelreg import stages
+        from modelreg import promotion
 
-        return stages.rollback(
+        return promotion.rollback(
             self._writable, name, stage, to=to, message=message, push=push, force=force
         )
 
@@ -517,15 +521,15 @@ class Registry:
         push: str | None = None,
     ) -> str:
         """Deregister one version, or deprecate the whole model; returns the tag."""
-        from modelreg import stages
+        from modelreg import promotion
 
-        return stages.deprecate(self._writable, name, version, message=message, push=push)
+        return promotion.deprecate(self._writable, name, version, message=message, push=push)
 
     def rebuild_index(self, *, message: str | None = None, push: str | None = None) -> Index:
         """Rewrite ``registry.yaml`` from the tags."""
-        from modelreg import operations
+        from modelreg import registration
 
-        return operations.rebuild_index(self._git, message=message, push=push)
+        return registration.rebuild_index(self._git, message=message, push=push)
 
     def push(self, git_remote: str | None = None, *, remote: str | None = None) -> list[str]:
         """Publish local registry tags the Git remote ``git_remote`` (default ``origin``)

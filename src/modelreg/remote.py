@@ -262,7 +262,7 @@ def _build_mirror(path: Path, url: str) -> None:
 
 def _write_pinned_config(root: Path, remote: str) -> None:
     """A DVC config in ``root/.dvc`` whose default remote is ``remote`` and nothing else."""
-    from modelreg import dvcio
+    from modelreg.dvcstore import dvcio
 
     # A local folder is made absolute: DVC reads relative remote paths against .dvc/.
     url = remote if "://" in remote else os.fspath(Path(remote).expanduser().resolve())

@@ -145,8 +145,8 @@ def _finished(repo: GitRepo) -> None:
 
 def run(repo: GitRepo, plan: Plan) -> list[str]:
     """Redo each step as a normal (locked, crash-safe) write; returns what was done."""
-    from modelreg import operations, stages
-    from modelreg.dvcfiles import pointer_file
+    from modelreg import promotion, registration
+    from modelreg.dvcstore.dvcfiles import pointer_file
 
     said = []
     renamed = dict(plan.renamed)
@@ -166,7 +166,7 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                 pointer = repo.show_file(step.commit, pointer_file(path))
                 if record is None or pointer is None:
                     raise GitError(f"cannot redo {step.subject!r}: its record or pointer is gone")
-                mv = operations.register_again(
+                mv = registration.register_again(
                     repo,
                     record,
                     name,
@@ -181,7 +181,7 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                     renamed[(name, str(op["version"]))] = mv.version
                     said.append(f"{name} {op['version']} is now {mv.version}")
             elif op["op"] == "promote":
-                stages.promote(
+                promotion.promote(
                     repo,
                     name,
                     str(version(name, op["version"])),
@@ -191,7 +191,7 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                     extra_op=redo,
                 )
             elif op["op"] == "rollback":
-                stages.rollback(
+                promotion.rollback(
                     repo,
                     name,
                     str(op["stage"]),
@@ -201,7 +201,7 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                     extra_op=redo,
                 )
             elif op["op"] == "demote":
-                stages.demote(
+                promotion.demote(
                     repo,
                     name,
                     str(op["stage"]),
@@ -210,15 +210,15 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                     extra_op=redo,
                 )
             elif op["op"] == "deprecate":
-                stages.deprecate(
+                promotion.deprecate(
                     repo, name, version(name, op.get("version")), message=step.note, extra_op=redo
                 )
             elif op["op"] == "rebuild":
-                operations.rebuild_index(repo, message=step.note, extra_op=redo)
+                registration.rebuild_index(repo, message=step.note, extra_op=redo)
             elif op["op"] == "dvc-remote":
                 options = op.get("options")
                 options = options if isinstance(options, dict) else {}
-                operations.set_dvc_remote(
+                registration.set_dvc_remote(
                     repo,
                     str(op["url"]),
                     {str(k): str(v) for k, v in options.items()},

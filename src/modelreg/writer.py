@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from modelreg import dvcio, leftovers, sync
+from modelreg import leftovers, sync
 from modelreg.dating import tag_date
+from modelreg.dvcstore import dvcio
 from modelreg.errors import (
     ConflictError,
     IndexError_,

@@ -18,7 +18,7 @@ from modelreg.records import (
 )
 
 if TYPE_CHECKING:
-    from modelreg.operations import DvcRemoteChange
+    from modelreg.registration import DvcRemoteChange
 
 
 def _escape_table() -> dict[int, str]:

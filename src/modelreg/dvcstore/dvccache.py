@@ -17,8 +17,9 @@ import os
 import re
 from pathlib import Path
 
-from modelreg import hashing, leftovers
-from modelreg.dvcfiles import pointer_file
+from modelreg import leftovers
+from modelreg.dvcstore import hashing
+from modelreg.dvcstore.dvcfiles import pointer_file
 from modelreg.faults import fault_point
 
 OBJECT_MODE = 0o444  # DVC keeps cache objects read-only so a link can never corrupt them

@@ -27,7 +27,7 @@ from modelreg.records import ModelVersion
 from modelreg.untrusted import artifact_name, check_md5, check_no_links
 
 if TYPE_CHECKING:
-    from modelreg.card import Card
+    from modelreg.notebook.card import Card
 
 
 class LibraryVersionWarning(UserWarning):
@@ -65,8 +65,8 @@ def log_model(
 ) -> ModelVersion:
     """Serialize ``model`` with its card into ``models/<name>/`` (``dir/sub/models/<name>/``
     for ``dir/sub:<name>``) and register it."""
-    from modelreg import flavors
     from modelreg.grammar import check_name
+    from modelreg.notebook import flavors
     from modelreg.registry import Registry
     from modelreg.values import metrics_from, params_from
 
@@ -137,7 +137,7 @@ def _save_with_card(
     """Serialize ``model`` into ``staging`` beside its card; returns the card's summary."""
     import yaml
 
-    from modelreg import card, flavors
+    from modelreg.notebook import card, flavors
 
     saved = flavors.save(model, chosen, staging)
     summary: dict[str, Any] = {
@@ -168,8 +168,8 @@ def load_model(
     model card (registered with ``modelreg register``) is returned as the local path of its
     verified copy.
     """
-    from modelreg import card, flavors
     from modelreg.cache import cache_dir
+    from modelreg.notebook import card, flavors
     from modelreg.registry import Registry
 
     trusted_names = _trusted_names(trusted)
@@ -219,7 +219,7 @@ def _trusted_names(trusted: Iterable[str]) -> list[str]:
 
 
 def _warn_on_version_drift(mv: ModelVersion, card: Card) -> None:
-    from modelreg.card import library_versions
+    from modelreg.notebook.card import library_versions
 
     saved = card.libraries
     installed = library_versions(list(saved))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelreg.dvcstore.hashing import LEGACY_MD5, MD5
 from modelreg.errors import DvcError
 from modelreg.grammar import split_name
-from modelreg.hashing import LEGACY_MD5, MD5
 from modelreg.untrusted import check_md5, check_relpath, check_size, shown
 
 DVC_YAML = "dvc.yaml"
@@ -34,7 +34,7 @@ class Pointer:
     size: int | None
     nfiles: int | None
     # ``md5`` for DVC 3's pointers (``hash: md5``); DVC 2's carry no ``hash:`` and mean the
-    # legacy ``md5-dos2unix`` (see modelreg.hashing).
+    # legacy ``md5-dos2unix`` (see modelreg.dvcstore.hashing).
     hash_name: str = MD5
 
     @property

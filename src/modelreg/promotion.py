@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from modelreg import drift, dvcfiles, policy
+from modelreg import drift, policy
+from modelreg.dvcstore import dvcfiles
 from modelreg.errors import (
     ConflictError,
     InvalidInputError,
@@ -480,7 +481,7 @@ def _adopt(
 ) -> None:
     """Record the tags' holders of ``pairs`` in the index, and index every registration
     tag the file lacks, in one commit."""
-    from modelreg.operations import entry_from_state
+    from modelreg.registration import entry_from_state
 
     changed = False
     for name, stage in sorted(pairs):

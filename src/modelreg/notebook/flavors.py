@@ -76,7 +76,7 @@ class Saved:
 
 def save(obj: Any, flavor: str, folder: Path) -> Saved:
     """Serialize ``obj`` into ``folder``."""
-    from modelreg.card import library_versions
+    from modelreg.notebook.card import library_versions
 
     if flavor == "sklearn":
         sio = _require("skops.io", flavor)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelreg.dvcstore.hashing import HASH_NAMES, LEGACY_MD5, MD5, copy_hashing, hasher
 from modelreg.errors import DvcError, IntegrityError, NotFoundError, RegistryError
-from modelreg.hashing import HASH_NAMES, LEGACY_MD5, MD5, copy_hashing, hasher
 from modelreg.untrusted import (
     MAX_LISTING_BYTES,
     ListingEntry,

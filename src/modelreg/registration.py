@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from modelreg import dvccache, dvcfiles, dvcio, hashing, sync
+from modelreg import sync
+from modelreg.dvcstore import dvccache, dvcfiles, dvcio, hashing
 from modelreg.errors import (
     ConflictError,
     InvalidInputError,

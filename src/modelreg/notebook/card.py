@@ -85,7 +85,7 @@ def read(folder: Path, what: str) -> Card | None:
     """
     import yaml
 
-    from modelreg.flavors import FLAVORS
+    from modelreg.notebook.flavors import FLAVORS
 
     data = _read_bounded(folder / CARD_FILE, what)
     if data is None:
