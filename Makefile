@@ -50,6 +50,7 @@ $(GCL_STAMP):
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --sizes $(SIZES) $(if $(filter 0,$(GTO)),--no-gto,)

@@ -14,7 +14,7 @@ from modelreg.drift import PairState
 from modelreg.dvcstore.hashing import MD5
 from modelreg.errors import IndexError_, InvalidInputError, RegistryError
 from modelreg.gitrepo import GitRepo
-from modelreg.grammar import EventKind, TagName, format_tag, is_model_name, is_name
+from modelreg.grammar import TagName, format_tag, is_model_name, is_name
 from modelreg.index import (
     INDEX_FILE,
     Index,
@@ -26,6 +26,7 @@ from modelreg.index import (
     read_index_text,
 )
 from modelreg.queries import all_states, version_record, with_artifact
+from modelreg.records import EventKind
 from modelreg.semver import is_version
 from modelreg.state import ModelState, TagEvent
 

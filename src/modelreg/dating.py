@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 
 from modelreg import clock
 from modelreg.errors import ConflictError
-from modelreg.gitrepo import RawTag
 from modelreg.state import ModelState
+from modelreg.tags import RawTag
 
 MAX_WAIT = 2.0
 """Longest wait, in seconds, for the clock to pass a model's newest event."""

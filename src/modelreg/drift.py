@@ -30,8 +30,8 @@ from datetime import datetime, timezone
 
 from modelreg.errors import IndexError_
 from modelreg.gitrepo import GitRepo
-from modelreg.grammar import EventKind
 from modelreg.index import INDEX_FILE, Index, IndexEditor, ModelEntry
+from modelreg.records import EventKind
 from modelreg.state import ModelState
 
 MAX_WALK = 500

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from modelreg import leftovers
 from modelreg.errors import ConflictError, GitError, NotARegistryError
+from modelreg.tags import RawTag
 
 _FIELD = "\x00"
 _RECORD = "\x1e"
@@ -48,18 +49,6 @@ def redact(text: str) -> str:
     """``text`` with the credentials of every URL in it replaced by ``***``
     (``https://user:token@host/r.git`` -> ``https://***@host/r.git``)."""
     return _USERINFO.sub("***@", text)
-
-
-@dataclass(frozen=True)
-class RawTag:
-    """An annotated tag as git stores it; lightweight tags never become one."""
-
-    name: str
-    commit: str
-    timestamp: int
-    tagger_name: str
-    tagger_email: str
-    message: str
 
 
 class TagReader(Protocol):

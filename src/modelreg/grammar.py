@@ -22,9 +22,9 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from enum import Enum
 
 from modelreg.errors import InvalidInputError
+from modelreg.records import EventKind
 from modelreg.semver import SEMVER_PATTERN, is_version
 
 NAME_PATTERN = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
@@ -51,16 +51,6 @@ _REF_RE = re.compile(
 )
 
 NAME_RULE = "letters, digits, '-', '_' and '/', starting and ending with a letter or digit"
-
-
-class EventKind(str, Enum):
-    """What a tag records.  The value is the word used in history output."""
-
-    REGISTER = "register"
-    DEREGISTER = "deregister"
-    ASSIGN = "assign"
-    UNASSIGN = "unassign"
-    DEPRECATE = "deprecate"
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from modelreg.errors import (
     NotFoundError,
     PolicyError,
 )
-from modelreg.gitrepo import GitRepo, RawTag
-from modelreg.grammar import EventKind, TagName, check_name, check_stage, check_version, format_tag
+from modelreg.gitrepo import GitRepo
+from modelreg.grammar import TagName, check_name, check_stage, check_version, format_tag
 from modelreg.index import (
     INDEX_FILE,
     Index,
@@ -28,10 +28,11 @@ from modelreg.index import (
 )
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state
-from modelreg.records import AppliedChange, ArtifactRecord, StageChange
+from modelreg.records import AppliedChange, ArtifactRecord, EventKind, StageChange
 from modelreg.semver import sort_key
 from modelreg.state import ModelState, holder_sequence
 from modelreg.tagmessage import compose, parse_record
+from modelreg.tags import RawTag
 from modelreg.writer import Write, run_write
 
 

@@ -11,9 +11,8 @@ from datetime import datetime, timezone
 
 from modelreg.dvcstore.dvcfiles import artifact_path_at, dvc_yaml_of, parse_pointer, pointer_file
 from modelreg.errors import NotFoundError
-from modelreg.gitrepo import RawTag, TagReader
+from modelreg.gitrepo import TagReader
 from modelreg.grammar import (
-    EventKind,
     Reference,
     TagName,
     check_name,
@@ -25,6 +24,7 @@ from modelreg.grammar import (
 from modelreg.records import (
     Comparison,
     Event,
+    EventKind,
     ModelDetail,
     ModelSummary,
     ModelVersion,
@@ -35,6 +35,7 @@ from modelreg.records import (
 from modelreg.semver import sort_key
 from modelreg.state import ModelState, replay, replay_parsed
 from modelreg.tagmessage import human_text, parse_record
+from modelreg.tags import RawTag
 from modelreg.timespec import shown
 
 

@@ -15,8 +15,18 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from modelreg.grammar import EventKind
 from modelreg.untrusted import is_md5, relpath_problem, shown
+
+
+class EventKind(str, Enum):
+    """What a tag records.  The value is the word used in history output."""
+
+    REGISTER = "register"
+    DEREGISTER = "deregister"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    DEPRECATE = "deprecate"
+
 
 Scalar = float | int | str | bool
 

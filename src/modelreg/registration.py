@@ -18,7 +18,6 @@ from modelreg.errors import (
 )
 from modelreg.gitrepo import GitRepo, redact
 from modelreg.grammar import (
-    EventKind,
     TagName,
     check_name,
     check_stage,
@@ -43,7 +42,7 @@ from modelreg.index import (
 )
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state, version_record
-from modelreg.records import ArtifactRecord, ModelVersion, Scalar, field
+from modelreg.records import ArtifactRecord, EventKind, ModelVersion, Scalar, field
 from modelreg.semver import FIRST_VERSION, Bump, Version, is_version, sort_key
 from modelreg.state import ModelState
 from modelreg.tagmessage import compose, parse_record

@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING
 from modelreg import leftovers
 from modelreg.cache import cache_dir
 from modelreg.errors import DvcError, GitError, InvalidInputError
-from modelreg.gitrepo import GitRepo, RawTag, ls_remote_tags, redact
-from modelreg.grammar import EventKind, parse_tag
+from modelreg.gitrepo import GitRepo, ls_remote_tags, redact
+from modelreg.grammar import parse_tag
+from modelreg.records import EventKind
 from modelreg.semver import sort_key
+from modelreg.tags import RawTag
 
 if TYPE_CHECKING:
     from modelreg.artifacts import SizedProgress

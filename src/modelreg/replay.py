@@ -16,16 +16,12 @@ writes' tags are kept under ``refs/modelreg/redo/``, and the next catch-up resum
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelreg.errors import GitError, RegistryError
-from modelreg.faults import fault_point
+from modelreg.errors import GitError
 from modelreg.gitrepo import GitRepo
-from modelreg.tagmessage import OP_TRAILER, parse_record
-
-log = logging.getLogger("modelreg")
+from modelreg.tagmessage import OP_TRAILER
 
 BACKUP = "refs/modelreg/redo"
 _REDOABLE = {"register", "promote", "demote", "rollback", "deprecate", "rebuild", "dvc-remote"}
@@ -109,7 +105,7 @@ def prepare(repo: GitRepo, remote: str, branch: str, tip: str) -> Plan | None:
                 f"writes: run the command again once it has finished, or inspect {BACKUP}"
             )
         if not steps:
-            _finished(repo)
+            finished(repo)
             return None
         return Plan(steps, renamed)
     steps = own_commits(repo, head, tip, remote, branch)
@@ -132,7 +128,7 @@ def prepare(repo: GitRepo, remote: str, branch: str, tip: str) -> Plan | None:
     return Plan(steps)
 
 
-def _finished(repo: GitRepo) -> None:
+def finished(repo: GitRepo) -> None:
     """Drop the backup refs of a completed catch-up."""
     refs = repo.out("for-each-ref", "--format=%(refname) %(objectname)", BACKUP).splitlines()
     updates: list[tuple[str, str | None, str | None]] = []
@@ -141,104 +137,3 @@ def _finished(repo: GitRepo) -> None:
         updates.append((ref, None, obj))
     if updates:
         repo.update_refs(updates, "catch-up finished")
-
-
-def run(repo: GitRepo, plan: Plan) -> list[str]:
-    """Redo each step as a normal (locked, crash-safe) write; returns what was done."""
-    from modelreg import promotion, registration
-    from modelreg.dvcstore.dvcfiles import pointer_file
-
-    said = []
-    renamed = dict(plan.renamed)
-
-    def version(name: str, v: str | None) -> str | None:
-        return renamed.get((name, v), v) if v is not None else None
-
-    for step in plan.steps:
-        op, name = step.op, str(step.op.get("name", ""))
-        redo = {"redo_of": step.commit}
-        try:
-            if op["op"] == "register":
-                tag_obj = repo.ref_value(f"{BACKUP}/tags/{op['tag']}")
-                message = repo.out("cat-file", "tag", tag_obj) if tag_obj else ""
-                record = parse_record(message)
-                path = str(op["path"])
-                pointer = repo.show_file(step.commit, pointer_file(path))
-                if record is None or pointer is None:
-                    raise GitError(f"cannot redo {step.subject!r}: its record or pointer is gone")
-                mv = registration.register_again(
-                    repo,
-                    record,
-                    name,
-                    pointer,
-                    str(op["version"]),
-                    bump=op.get("bump", "minor"),
-                    explicit=bool(op.get("explicit")),
-                    message=step.note,
-                    extra_op=redo,
-                )
-                if mv.version != op["version"]:
-                    renamed[(name, str(op["version"]))] = mv.version
-                    said.append(f"{name} {op['version']} is now {mv.version}")
-            elif op["op"] == "promote":
-                promotion.promote(
-                    repo,
-                    name,
-                    str(version(name, op["version"])),
-                    str(op["stage"]),
-                    message=step.note,
-                    force=bool(op.get("force")),
-                    extra_op=redo,
-                )
-            elif op["op"] == "rollback":
-                promotion.rollback(
-                    repo,
-                    name,
-                    str(op["stage"]),
-                    to=version(name, op.get("to")),
-                    message=step.note,
-                    force=bool(op.get("force")),
-                    extra_op=redo,
-                )
-            elif op["op"] == "demote":
-                promotion.demote(
-                    repo,
-                    name,
-                    str(op["stage"]),
-                    message=step.note,
-                    force=bool(op.get("force")),
-                    extra_op=redo,
-                )
-            elif op["op"] == "deprecate":
-                promotion.deprecate(
-                    repo, name, version(name, op.get("version")), message=step.note, extra_op=redo
-                )
-            elif op["op"] == "rebuild":
-                registration.rebuild_index(repo, message=step.note, extra_op=redo)
-            elif op["op"] == "dvc-remote":
-                options = op.get("options")
-                options = options if isinstance(options, dict) else {}
-                registration.set_dvc_remote(
-                    repo,
-                    str(op["url"]),
-                    {str(k): str(v) for k, v in options.items()},
-                    message=step.note,
-                    extra_op=redo,
-                )
-        except RegistryError as e:
-            if op["op"] == "register":
-                # Its bytes and record stay under refs/modelreg/redo: the next catch-up
-                # resumes here once the cause is fixed.
-                raise GitError(f"cannot redo {step.subject!r} on the remote tip: {e}") from e
-            # A stage change overtaken for good (a colleague made the same promotion, say).
-            said.append(f"skipped {step.subject!r} ({e})")
-            continue
-        said.append(f"redid {step.subject!r}")
-        fault_point("redo-step")
-    _finished(repo)
-    if said:
-        log.warning(
-            f"caught up with the remote by redoing {len(plan.steps)} unpublished write(s) on its "
-            f"tip: {'; '.join(said)}"
-        )
-    return said

@@ -27,11 +27,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from modelreg.gitrepo import RawTag
-from modelreg.grammar import EventKind, TagName, parse_tag
-from modelreg.records import Event
+from modelreg.grammar import TagName, parse_tag
+from modelreg.records import Event, EventKind
 from modelreg.semver import Version, is_version, sort_key
 from modelreg.tagmessage import human_text
+from modelreg.tags import RawTag
 
 # Order of display for events in one second (history): GTO's, the order a lifecycle allows.
 _PRIORITY = {

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from modelreg.errors import ConflictError, GitError
 from modelreg.gitrepo import GitRepo, ls_remote_tags, redact
-from modelreg.grammar import EventKind, parse_tag
+from modelreg.grammar import parse_tag
+from modelreg.records import EventKind
 
 if TYPE_CHECKING:
     from modelreg.replay import Plan

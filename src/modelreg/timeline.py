@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from itertools import groupby
 
-from modelreg.grammar import EventKind
-from modelreg.records import Event, StageSpan
+from modelreg.records import Event, EventKind, StageSpan
 from modelreg.state import ModelState, TagEvent
 
 

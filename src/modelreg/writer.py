@@ -32,12 +32,13 @@ from modelreg.errors import (
     RegistryError,
 )
 from modelreg.faults import fault_point
-from modelreg.gitrepo import INDEX_TMP_PREFIX, GitRepo, Identity, RawTag
+from modelreg.gitrepo import INDEX_TMP_PREFIX, GitRepo, Identity
 from modelreg.grammar import TagName, check_tag, format_tag
 from modelreg.index import INDEX_FILE, IndexEditor, parse_index, read_index_text, write_atomic
 from modelreg.locking import write_lock
 from modelreg.state import ModelState
 from modelreg.tagmessage import OP_TRAILER
+from modelreg.tags import RawTag
 from modelreg.transaction import Transaction, recover
 from modelreg.untrusted import check_no_links
 
@@ -300,9 +301,9 @@ def _catch_up(repo: GitRepo, remote: str, branch: str) -> None:
         _repair(repo)
         plan = sync.catch_up(repo, remote, branch)
     if plan is not None:
-        from modelreg import replay
+        from modelreg import redo
 
-        replay.run(repo, plan)
+        redo.run(repo, plan)
 
 
 def _publish_write(w: Write, remote: str, branch: str) -> None:
@@ -355,7 +356,8 @@ def _publish_proposal(w: Write, remote: str, branch: str) -> None:
 
 def _registrations(w: Write) -> list[tuple[str, str]]:
     """``(tag, commit)`` of the registrations this write creates."""
-    from modelreg.grammar import EventKind, parse_tag
+    from modelreg.grammar import parse_tag
+    from modelreg.records import EventKind
 
     found = []
     for name in w.tx.tags:

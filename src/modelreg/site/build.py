@@ -35,9 +35,11 @@ class SiteReport:
 
 
 def generator() -> str:
-    from modelreg import __version__
+    # The distribution's metadata, not ``modelreg.__version__``: importing the package's
+    # namespace from here would tie the site to everything it re-exports.
+    from importlib.metadata import version
 
-    return f"modelreg {__version__}"
+    return f"modelreg {version('modelreg')}"
 
 
 class _Writer:
