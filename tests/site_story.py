@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tests.conftest import git, write_model
+from tests.helpers import git, write_model
 
 from modelreg import Registry, clock
 

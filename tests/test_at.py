@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.conftest import modelreg
 from tests.dated import DatedRegistry
+from tests.helpers import modelreg
 
 from modelreg import InvalidInputError, NotFoundError, Registry
 from modelreg.timespec import parse_instant

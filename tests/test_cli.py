@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.conftest import modelreg, write_model
+from tests.helpers import modelreg, write_model
 from typer.testing import CliRunner
 
 from modelreg import Registry

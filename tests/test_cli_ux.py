@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from tests.conftest import VENV_BIN, bare_remote_and_clone, git, modelreg, run, write_model
+from tests.helpers import VENV_BIN, bare_remote_and_clone, git, modelreg, run, write_model
 from typer.testing import CliRunner
 
 from modelreg import Registry

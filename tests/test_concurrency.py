@@ -5,11 +5,10 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import VENV_BIN, git, snapshot, write_model
+from tests.helpers import git, snapshot, start_modelreg, write_model
 
 from modelreg import Registry
 
@@ -21,16 +20,7 @@ def test_parallel_registrations_in_one_clone_get_distinct_versions(
 ) -> None:
     for i in range(4):
         write_model(repo, f"weights-{i}", f"models/m{i}.pkl")
-    procs = [
-        subprocess.Popen(
-            [str(VENV_BIN / "modelreg"), "register", "churn", f"models/m{i}.pkl"],
-            cwd=repo,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(4)
-    ]
+    procs = [start_modelreg(repo, "register", "churn", f"models/m{i}.pkl") for i in range(4)]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], results
     versions = sorted(out.strip() for out, _ in results)
@@ -48,13 +38,7 @@ def test_ctrl_c_while_waiting_for_the_lock_exits_130(registry: Registry, repo: P
     fd = os.open(repo / ".git" / "modelreg.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "modelreg"), "promote", "churn", "v1.0.0", "production"],
-            cwd=repo,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_modelreg(repo, "promote", "churn", "v1.0.0", "production")
         # Wait for the signal the process gives when it reaches the lock, not for a time.
         assert proc.stderr is not None
         first = proc.stderr.readline()

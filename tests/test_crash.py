@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.conftest import VENV_BIN, git, write_model
+from tests.helpers import VENV_BIN, git, write_model
 
 from modelreg import Registry
 
@@ -312,7 +312,7 @@ def test_sigkill_anywhere_in_a_push_write(tmp_path: Path, command: str) -> None:
 def test_a_malformed_block_of_another_model_stops_every_write(
     registry: Registry, repo: Path
 ) -> None:
-    from tests.conftest import modelreg, snapshot
+    from tests.helpers import modelreg, snapshot
 
     write_model(repo, "a")
     registry.register("churn", "models/churn.pkl")
@@ -339,7 +339,7 @@ def test_a_malformed_block_of_another_model_stops_every_write(
 def test_an_index_lock_held_by_another_process_fails_before_anything_changes(
     registry: Registry, repo: Path
 ) -> None:
-    from tests.conftest import modelreg, snapshot
+    from tests.helpers import modelreg, snapshot
 
     write_model(repo, "a")
     registry.register("churn", "models/churn.pkl")

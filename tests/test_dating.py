@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import git, modelreg, write_model
+from tests.helpers import git, modelreg, write_model
 
 from modelreg import NotFoundError, Registry, clock
 from modelreg.dating import ClockSkewError, tag_date

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import VENV_BIN, git, modelreg, run
+from tests.helpers import VENV_BIN, git, modelreg, run
 
 import modelreg as api
 from modelreg import DvcError, IntegrityError, Registry

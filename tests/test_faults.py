@@ -7,12 +7,11 @@ before and after.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-from tests.conftest import IDENTITY, git, isolated, modelreg, snapshot, write_model
+from tests.helpers import IDENTITY, git, isolated, modelreg, snapshot, write_model
 
 from modelreg import ConflictError, Registry
 from modelreg.gitrepo import GitRepo
@@ -175,24 +174,11 @@ def test_no_git_identity(reg_repo: Path) -> None:
     git(reg_repo, "config", "user.useConfigOnly", "true")
     write_model(reg_repo, "weights-3")
     before = snapshot(reg_repo)
-    env = {k: "" for k in IDENTITY}
-    env.update({"EMAIL": ""})
-    stripped = {k: v for k, v in os.environ.items() if k not in IDENTITY and k != "EMAIL"}
-    import subprocess
-
-    from tests.conftest import VENV_BIN
-
     for args in (
         ["register", "churn", "models/churn.pkl"],
         ["promote", "churn", "v1.1.0", "production"],
     ):
-        proc = subprocess.run(
-            [str(VENV_BIN / "modelreg"), *args],
-            cwd=reg_repo,
-            capture_output=True,
-            text=True,
-            env=stripped,
-        )
+        proc = modelreg(reg_repo, *args, unset=[*IDENTITY, "EMAIL"])
         assert_one_line_error(proc, "no Git identity configured", "git config user.name")
     assert snapshot(reg_repo) == before
 

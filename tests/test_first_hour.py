@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from tests.conftest import git, modelreg, snapshot
+from tests.helpers import git, modelreg, snapshot
 
 import modelreg as mr
 from modelreg import NotARegistryError, Registry

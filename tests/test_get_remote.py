@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import git, run, write_model
+from tests.helpers import git, modelreg, run, start_modelreg, write_model
 
 from modelreg import IntegrityError, NotFoundError, Registry
 
@@ -74,9 +74,6 @@ def test_missing_remote_object_says_missing(clone: tuple[Path, Path], tmp_path: 
 def test_large_artifacts_show_progress_on_a_terminal(repo: Path, tmp_path: Path) -> None:
     import os
     import pty
-    import subprocess
-
-    from tests.conftest import VENV_BIN
 
     reg = Registry(repo)
     reg.init(dvc_remote=str(tmp_path / "dvc-remote"))
@@ -86,31 +83,22 @@ def test_large_artifacts_show_progress_on_a_terminal(repo: Path, tmp_path: Path)
     copy = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo), str(copy))
     master, slave = pty.openpty()
-    proc = subprocess.run(
-        [str(VENV_BIN / "modelreg"), "get", "big@latest", "-o", str(tmp_path / "big.bin")],
-        cwd=copy,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        text=True,
-    )
+    proc = start_modelreg(copy, "get", "big@latest", "-o", str(tmp_path / "big.bin"), stderr=slave)
+    out, _ = proc.communicate(timeout=120)
     os.close(slave)
     shown = os.read(master, 65536).decode()
     os.close(master)
     assert proc.returncode == 0
-    assert proc.stdout.strip().endswith("big.bin")
+    assert out.strip().endswith("big.bin")
     assert "100.0%  3.0 / 3.0 MB" in shown
     # Not a terminal: no progress noise in logs.
-    quiet = run(copy, str(VENV_BIN / "modelreg"), "get", "big@latest", "-o", str(tmp_path / "b2"))
+    quiet = modelreg(copy, "get", "big@latest", "-o", str(tmp_path / "b2"))
     assert quiet.stderr == ""
 
 
 def test_readers_of_one_url_share_its_mirror_at_once(repo: Path, tmp_path: Path) -> None:
     """Eight readers start together on a URL no one has read yet: all build or share the one
     cached mirror and answer (git's shallow.lock used to fail all but one fetch)."""
-    import subprocess
-
-    from tests.conftest import VENV_BIN
-
     reg = Registry(repo)
     reg.init()
     for content in ("one", "two"):
@@ -120,13 +108,7 @@ def test_readers_of_one_url_share_its_mirror_at_once(repo: Path, tmp_path: Path)
     reg.promote("churn", "v1.1.0", "production")  # two assignments: names alone cannot say
     url = repo.as_uri()
     procs = [
-        subprocess.Popen(
-            [str(VENV_BIN / "modelreg"), *args, "--repo", url],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        start_modelreg(tmp_path, *args, "--repo", url)
         for args in [["which", "churn", "production"], ["show", "churn"]] * 4
     ]
     results = [(p.wait(), *p.communicate()) for p in procs]

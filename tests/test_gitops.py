@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import VENV_BIN, git, modelreg, snapshot, write_model
+from tests.helpers import VENV_BIN, git, modelreg, snapshot, write_model
 
 from modelreg import PolicyError, Registry, clock
 
@@ -160,7 +160,7 @@ def test_writes_that_tag_belong_on_the_registry_branch(synced: Registry, repo: P
 
 
 def test_a_detached_head_at_the_remote_tip_may_write(tmp_path: Path) -> None:
-    from tests.conftest import bare_remote_and_clone
+    from tests.helpers import bare_remote_and_clone
 
     _, work = bare_remote_and_clone(tmp_path)
     Registry(work).init(dvc_remote=str(tmp_path / "store"))
@@ -295,7 +295,7 @@ def test_which_an_unknown_stage_names_the_stages_instead_of_a_promotion(
 
 
 def test_push_without_a_dvc_remote_suggests_a_command_that_works(tmp_path: Path) -> None:
-    from tests.conftest import bare_remote_and_clone
+    from tests.helpers import bare_remote_and_clone
 
     _, work = bare_remote_and_clone(tmp_path)
     Registry(work).init()
@@ -315,7 +315,7 @@ def test_push_without_a_dvc_remote_suggests_a_command_that_works(tmp_path: Path)
 
 
 def test_repo_at_a_bare_repository_path_is_read_like_its_url(tmp_path: Path) -> None:
-    from tests.conftest import bare_remote_and_clone
+    from tests.helpers import bare_remote_and_clone
 
     origin, work = bare_remote_and_clone(tmp_path)
     Registry(work).init(dvc_remote=str(tmp_path / "store"))
@@ -350,7 +350,7 @@ def test_register_no_tag_is_proposed_on_a_branch_and_tagged_by_apply(tmp_path: P
     """A protected main: nobody writes to it directly.  The data scientist proposes the new
     version (bytes to the DVC remote, branch to the Git remote, no tag); after the merge, CI's
     `apply --push` registers it on main's commit that holds it, then promotes it."""
-    from tests.conftest import bare_remote_and_clone
+    from tests.helpers import bare_remote_and_clone
 
     origin, work = bare_remote_and_clone(tmp_path)
     Registry(work).init(dvc_remote=str(tmp_path / "store"))

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tests.conftest import VENV_BIN, git, run, write_model
+from tests.helpers import MODELREG, VENV_BIN, git, run, write_model
 
 from modelreg import NotFoundError, Registry
 
@@ -46,7 +46,6 @@ pytestmark = pytest.mark.slow
 
 GTO = str(VENV_BIN / "gto")
 DVC = str(VENV_BIN / "dvc")
-MODELREG = str(VENV_BIN / "modelreg")
 
 # modelreg's event kinds and GTO's names for the same events.
 GTO_EVENT = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import git
+from tests.helpers import git
 
 from modelreg.dvcstore import dvcfiles, dvcio, hashing
 
@@ -32,7 +32,7 @@ def test_file_and_folder_hashes_match_dvc(repo: Path) -> None:
 @pytest.mark.slow
 def test_fast_track_writes_what_dvc_add_writes(repo: Path, tmp_path: Path) -> None:
     """modelreg's own `add` (no DVC import) leaves the same files DVC's does."""
-    from tests.conftest import run
+    from tests.helpers import run
 
     from modelreg.dvcstore import dvccache
 

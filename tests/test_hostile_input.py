@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.conftest import VENV_BIN, git, modelreg, snapshot, write_model
+from tests.helpers import git, modelreg, snapshot, write_model
 
 from modelreg import Registry
 from modelreg.cli.render import safe
@@ -37,14 +37,7 @@ TIMEOUT = 20  # seconds: every case here finishes in well under one; a regressio
 
 def timed_modelreg(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real console script, killed (and the test failed) if it does not finish."""
-    return subprocess.run(
-        [str(VENV_BIN / "modelreg"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=TIMEOUT,
-    )
+    return modelreg(cwd, *args, timeout=TIMEOUT)
 
 
 def strings(data: Any) -> list[str]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import write_model
+from tests.helpers import write_model
 
 from modelreg import Registry
 

@@ -16,7 +16,7 @@ import pytest
 import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import git, write_model
+from tests.helpers import git, write_model
 from typer.testing import CliRunner
 
 from modelreg import Registry

@@ -18,8 +18,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tests.conftest import git
-from tests.conftest import modelreg as modelreg_cli
+from tests.helpers import git
+from tests.helpers import modelreg as modelreg_cli
 
 import modelreg
 from modelreg import IntegrityError, InvalidInputError, Registry

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import (
+from tests.helpers import (
+    MODELREG,
     VENV_BIN,
     bare_remote_and_clone,
     git,
@@ -226,9 +227,9 @@ def test_reads_by_url_answer_as_the_clone(tmp_path: Path, monkeypatch: pytest.Mo
 
     which, latest, shown = run_parallel(
         [
-            (tmp_path, [str(VENV_BIN / "modelreg"), "which", NAME, "staging", "--repo", url]),
-            (tmp_path, [str(VENV_BIN / "modelreg"), "latest", NAME, "--repo", url]),
-            (tmp_path, [str(VENV_BIN / "modelreg"), "show", NAME, "--repo", url, "--json"]),
+            (tmp_path, [MODELREG, "which", NAME, "staging", "--repo", url]),
+            (tmp_path, [MODELREG, "latest", NAME, "--repo", url]),
+            (tmp_path, [MODELREG, "show", NAME, "--repo", url, "--json"]),
         ]
     )
     assert (ok(which), ok(latest)) == ("v1.0.0\n", "v1.2.0\n")
@@ -368,10 +369,10 @@ def test_gto_reads_folder_models_modelreg_writes(
     gto_session.send([(repo, q) for q in queries])
     cli = run_parallel(
         [
-            (repo, [str(VENV_BIN / "modelreg"), "which", NAME, "production"]),
-            (repo, [str(VENV_BIN / "modelreg"), "which", NAME, "staging"]),
-            (repo, [str(VENV_BIN / "modelreg"), "latest", NAME]),
-            (repo, [str(VENV_BIN / "modelreg"), "show", NAME, "--json"]),
+            (repo, [MODELREG, "which", NAME, "production"]),
+            (repo, [MODELREG, "which", NAME, "staging"]),
+            (repo, [MODELREG, "latest", NAME]),
+            (repo, [MODELREG, "show", NAME, "--json"]),
         ]
     )
     every, shown, history, prod, staging, latest, root = (ok(p) for p in gto_session.receive(7))
@@ -425,7 +426,7 @@ def test_dvc_artifacts_get_fetches_what_modelreg_registered(
             (scratch, [*get, url, NAME, "--stage", "production", "-o", "by-url-prod.pkl"]),
             (scratch, [*get, url, NAME, "-o", "by-url-latest.pkl"]),
             (work, [*get, ".", NAME, "--stage", "production", "-o", str(scratch / "here.pkl")]),
-            (scratch, [str(VENV_BIN / "modelreg"), "get", f"{NAME}#production", "--repo", url]),
+            (scratch, [MODELREG, "get", f"{NAME}#production", "--repo", url]),
         ]
     )
     for proc in procs:
@@ -486,7 +487,7 @@ def test_modelreg_reads_what_gto_writes_for_folder_models(
     origin = tmp_path / "origin.git"
     git(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
     url = f"file://{origin}"
-    cli = [str(VENV_BIN / "modelreg")]
+    cli = [MODELREG]
     # (one mirror user at a time: concurrent fetches into one mirror collide on its lock)
     which, latest, shown = run_parallel(
         [

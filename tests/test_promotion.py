@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import git, modelreg, snapshot, write_model
+from tests.helpers import git, modelreg, snapshot, write_model
 
 from modelreg import PolicyError, Registry
 from modelreg.errors import ConflictError

@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tests.conftest import git
 from tests.dated import DatedRegistry
+from tests.helpers import git
 
 pytestmark = pytest.mark.slow
 

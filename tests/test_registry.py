@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import git, write_model
+from tests.helpers import git, write_model
 
 from modelreg import (
     ConflictError,

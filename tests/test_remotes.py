@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import VENV_BIN, bare_remote_and_clone, git, modelreg, snapshot, write_model
+from tests.helpers import (
+    bare_remote_and_clone,
+    git,
+    modelreg,
+    snapshot,
+    start_modelreg,
+    write_model,
+)
 
 from modelreg import ConflictError, PublishError, Registry
 
@@ -104,20 +111,8 @@ def _racing_writers(shared: Shared, count: int) -> None:
     for i, path in enumerate(clones):
         write_model(path, f"weights of writer {i}")
     procs = [
-        subprocess.Popen(
-            [
-                str(VENV_BIN / "modelreg"),
-                "register",
-                "churn",
-                "models/churn.pkl",
-                "--push",
-                "--metric",
-                f"writer={i}",
-            ],
-            cwd=path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        start_modelreg(
+            path, "register", "churn", "models/churn.pkl", "--push", "--metric", f"writer={i}"
         )
         for i, path in enumerate(clones)
     ]
@@ -320,13 +315,7 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
     hook.chmod(0o755)
     alice = shared.clone("alice")
     write_model(alice, "interrupted-weights")
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "modelreg"), "register", "churn", "models/churn.pkl", "--push"],
-        cwd=alice,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_modelreg(alice, "register", "churn", "models/churn.pkl", "--push")
     deadline = time.monotonic() + 60
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -348,12 +337,7 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
     else:
         assert shared.remote_tags() == []
         assert git(alice, "tag", "--list") == ""
-        again = subprocess.run(
-            [str(VENV_BIN / "modelreg"), "register", "churn", "models/churn.pkl", "--push"],
-            cwd=alice,
-            capture_output=True,
-            text=True,
-        )
+        again = modelreg(alice, "register", "churn", "models/churn.pkl", "--push")
         assert again.returncode == 0, again.stderr
     assert Registry(alice).latest("churn").version == "v1.0.0"
     assert shared.remote_tags() == ["churn@v1.0.0"]

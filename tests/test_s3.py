@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import bare_remote_and_clone, git, modelreg, write_model
+from tests.helpers import bare_remote_and_clone, git, modelreg, write_model
 
 from modelreg import IntegrityError, Registry
 

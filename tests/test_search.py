@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import modelreg, write_model
 from tests.dated import DatedRegistry
+from tests.helpers import modelreg, write_model
 
 from modelreg import InvalidInputError, Registry
 from modelreg.records import SearchRow, to_jsonable

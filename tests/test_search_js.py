@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import write_model
+from tests.helpers import write_model
 from tests.test_search import ROWS, TABLE, python_result
 
 from modelreg import Registry

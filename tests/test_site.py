@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.conftest import VENV_BIN, git, isolated, modelreg, write_model
+from tests.helpers import git, isolated, modelreg, start_modelreg, write_model
 from tests.site_story import EMAIL, HOSTILE, stepping_clock, story_repo
 from typer.testing import CliRunner
 
@@ -482,13 +482,7 @@ def test_host_and_origin_rules() -> None:
 
 
 def test_ui_command_serves_and_stops_on_ctrl_c(story: Story) -> None:
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "modelreg"), "ui", "--port", "0"],
-        cwd=story.repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_modelreg(story.repo, "ui", "--port", "0")
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import isolated, modelreg
+from tests.helpers import isolated, modelreg
 from tests.site_story import story_repo
 
 from modelreg import Registry

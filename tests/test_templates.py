@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import git, modelreg, write_model
+from tests.helpers import git, modelreg, write_model
 
 from modelreg import Registry
 

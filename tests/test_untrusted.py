@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import git, modelreg, run, snapshot, write_model
+from tests.helpers import git, modelreg, run, snapshot, write_model
 
 from modelreg import ConflictError, InvalidInputError, Registry
 from modelreg.dvcstore.dvccache import object_path
@@ -473,13 +473,7 @@ def test_a_fifo_is_refused_without_blocking(registry: Registry, repo: Path, insi
     fifo = repo / "models/pipe/fifo" if inside else repo / "models/fifo"
     os.mkfifo(fifo)
     target = "models/pipe" if inside else "models/fifo"
-    proc = subprocess.run(
-        [str(Path(os.environ["PATH"].split(os.pathsep)[0]) / "modelreg"), "register", "m", target],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = modelreg(repo, "register", "m", target, timeout=60)
     assert proc.returncode == 1 and "not a regular file" in proc.stderr, proc.stderr
 
 
@@ -562,11 +556,5 @@ def test_an_alias_bomb_pointer_is_refused_quickly(registry: Registry, repo: Path
     git(repo, "add", "dvc.yaml", "models/evil.pkl.dvc")
     git(repo, "commit", "-qm", "evil pointer")
     git(repo, "tag", "-a", "evil@v1.0.0", "-m", "gto-style registration")
-    proc = subprocess.run(
-        [str(Path(os.environ["PATH"].split(os.pathsep)[0]) / "modelreg"), "get", "evil"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = modelreg(repo, "get", "evil", timeout=60)
     assert proc.returncode == 1 and "not a valid DVC pointer" in proc.stderr, proc.stderr

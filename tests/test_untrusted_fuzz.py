@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import git
+from tests.helpers import git
 from tests.test_untrusted import plant, record, tag_with_record, tree
 
 from modelreg import Registry, RegistryError

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import git, modelreg, run, write_model
+from tests.helpers import git, modelreg, run, write_model
 
 from modelreg import GitError, IntegrityError, NotFoundError, Registry
 from modelreg.errors import InvalidInputError, RegistryError
