@@ -47,8 +47,11 @@ $(GCL_STAMP):
 		gitlab-ci-local@$(GCL_VERSION)
 	touch $@
 
+# ruff (lint and format) and mypy --strict over src, tests, bench and demo ([tool.mypy] files),
+# and the layering contracts ([tool.importlinter]).
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench demo
+	$(BIN)/ruff format --check src tests bench demo
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -128,8 +129,12 @@ class Layout:
         return latest
 
 
-def _run(args: list[str], cwd: Path, **kw: object) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(args, cwd=cwd, env=bench_env(), check=True, capture_output=True, **kw)
+def _run(
+    args: list[str], cwd: Path, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        args, cwd=cwd, env=bench_env(), check=True, capture_output=True, input=input
+    )
 
 
 def _data(payload: bytes) -> bytes:
@@ -295,7 +300,7 @@ def build(
     return layout
 
 
-def _index_text(layout: Layout, records: dict[str, list[object]]) -> str | None:
+def _index_text(layout: Layout, records: Mapping[str, Sequence[object]]) -> str | None:
     """registry.yaml text via modelreg.index (``None`` if its API is not what we expect)."""
     try:
         from modelreg.index import Index, ModelEntry, VersionEntry, dump_index, format_time

@@ -27,9 +27,9 @@ os.environ["GTO_NO_ANALYTICS"] = "1"
 
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
-from sklearn.datasets import load_iris  # type: ignore[import-untyped]  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: E402
-from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]  # noqa: E402
+from sklearn.datasets import load_iris  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
 
 import modelreg  # noqa: E402
 

@@ -14,6 +14,7 @@ from tests.dated import DatedRegistry
 from tests.helpers import modelreg
 
 from modelreg import InvalidInputError, NotFoundError, Registry
+from modelreg.records import Event
 from modelreg.timespec import parse_instant
 
 DAY = "2026-11-20T"
@@ -138,8 +139,8 @@ def test_list_at_on_the_command_line(dated: DatedRegistry) -> None:
     assert lines[2] == ["fraud", "v1.0.0", "-", "-", "v1.0.0", "auc=0.8"]
 
 
-def _tags(events: list[object]) -> list[str]:
-    return [e.tag for e in events]  # type: ignore[attr-defined]
+def _tags(events: list[Event]) -> list[str]:
+    return [e.tag for e in events]
 
 
 def test_history_since_and_until_include_both_ends(dated: DatedRegistry) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,8 @@ from tests.helpers import git, modelreg, write_model
 
 from modelreg import NotFoundError, Registry, clock
 from modelreg.dating import ClockSkewError, tag_date
-from modelreg.gitrepo import RawTag
 from modelreg.state import replay
+from modelreg.tags import RawTag
 
 NOW = 1_790_000_000
 
@@ -99,7 +99,7 @@ def test_a_burst_of_writes_is_dated_truthfully_and_in_order(repo: Path, fake: Fa
     reg.register("churn", "models/churn.pkl")
     write_model(repo, "two")
     reg.register("churn", "models/churn.pkl")
-    steps = [
+    steps: list[tuple[Callable[[], object], str]] = [
         (lambda: reg.promote("churn", "v1.0.0", "production"), "v1.0.0"),
         (lambda: reg.promote("churn", "v1.1.0", "production"), "v1.1.0"),
         (lambda: reg.rollback("churn", "production"), "v1.0.0"),

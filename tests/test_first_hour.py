@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.helpers import git, modelreg, snapshot
@@ -15,7 +16,7 @@ from modelreg import NotARegistryError, Registry
 sklearn = pytest.importorskip("sklearn")
 
 
-def _iris_model() -> tuple[object, object]:
+def _iris_model() -> tuple[Any, Any]:
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 

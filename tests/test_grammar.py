@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from modelreg.errors import InvalidInputError
 from modelreg.grammar import (
-    EventKind,
     Reference,
     TagName,
     check_name,
@@ -20,6 +19,7 @@ from modelreg.grammar import (
     parse_tag,
     tag_patterns,
 )
+from modelreg.records import EventKind
 
 names = st.from_regex(r"\A[a-zA-Z0-9]([a-zA-Z0-9_/-]{0,20}[a-zA-Z0-9])?\Z")
 versions = st.builds(

@@ -55,9 +55,9 @@ def test_fast_track_writes_what_dvc_add_writes(repo: Path, tmp_path: Path) -> No
     ours = sorted(p.relative_to(repo) for p in (repo / ".dvc/cache").rglob("*") if p.is_file())
     theirs = sorted(p.relative_to(twin) for p in (twin / ".dvc/cache").rglob("*") if p.is_file())
     assert ours == theirs
-    for rel in ours:
-        assert (repo / rel).read_bytes() == (twin / rel).read_bytes()
-        assert (repo / rel).stat().st_mode & 0o777 == 0o444
+    for cached in ours:
+        assert (repo / cached).read_bytes() == (twin / cached).read_bytes()
+        assert (repo / cached).stat().st_mode & 0o777 == 0o444
     status = run(repo, "dvc", "status", "--json")
     assert status.returncode == 0 and status.stdout.strip() == "{}", status.stdout
     assert dvccache.default_layout(repo)

@@ -377,9 +377,13 @@ def test_every_top_level_field_is_merged() -> None:
         if f.name not in ("stages", "policy", "models") and "str" in str(f.type)
     ]
     for name in extra:
-        merged = clean(lambda i: None, lambda i, name=name: setattr(i, name, "x"))
+
+        def set_field(index: Index, name: str = name) -> None:
+            setattr(index, name, "x")
+
+        merged = clean(lambda i: None, set_field)
         assert getattr(merged, name) == "x"
-        merged = clean(lambda i, name=name: setattr(i, name, "x"), add_version("iris", "v1.1.0"))
+        merged = clean(set_field, add_version("iris", "v1.1.0"))
         assert getattr(merged, name) == "x"
 
 

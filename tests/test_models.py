@@ -7,6 +7,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -51,7 +52,7 @@ class RunsCode:
 
 
 @pytest.fixture
-def iris() -> tuple[object, object]:
+def iris() -> tuple[Any, Any]:
     X, y = load_iris(return_X_y=True, as_frame=True)
     return X, y
 
@@ -85,7 +86,7 @@ def one_line_error(ref: str, **kwargs: object) -> str:
 
 
 def test_logistic_regression_round_trip_by_stage(
-    registry: Registry, repo: Path, iris: tuple[object, object]
+    registry: Registry, repo: Path, iris: tuple[Any, Any]
 ) -> None:
     X, y = iris
     model = LogisticRegression(C=0.5, max_iter=300).fit(X, y)
@@ -117,7 +118,7 @@ def test_logistic_regression_round_trip_by_stage(
 
 
 def test_pipeline_round_trip_and_signature_comparison(
-    registry: Registry, iris: tuple[object, object]
+    registry: Registry, iris: tuple[Any, Any]
 ) -> None:
     X, y = iris
     pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(X, y)
@@ -133,7 +134,7 @@ def test_pipeline_round_trip_and_signature_comparison(
     assert registry.compare("iris", "v1.0.0", "v1.0.0").signature_changed is False
 
 
-def test_joblib_on_request(registry: Registry, iris: tuple[object, object]) -> None:
+def test_joblib_on_request(registry: Registry, iris: tuple[Any, Any]) -> None:
     X, y = iris
     model = LogisticRegression(max_iter=300).fit(X, y)
     v = modelreg.log_model(model, "iris", flavor="joblib")
@@ -144,7 +145,7 @@ def test_joblib_on_request(registry: Registry, iris: tuple[object, object]) -> N
 
 
 def test_a_pickle_runs_only_with_allow_pickle(
-    registry: Registry, repo: Path, tmp_path: Path, iris: tuple[object, object]
+    registry: Registry, repo: Path, tmp_path: Path, iris: tuple[Any, Any]
 ) -> None:
     """A hand-made card saying ``flavor: joblib`` cannot make load_model unpickle."""
     X, y = iris
@@ -180,7 +181,7 @@ def test_folder_artifact_as_is(registry: Registry, repo: Path, tmp_path: Path) -
 
 
 def test_tampered_artifact_is_refused_before_deserializing(
-    registry: Registry, repo: Path, iris: tuple[object, object], monkeypatch: pytest.MonkeyPatch
+    registry: Registry, repo: Path, iris: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     X, y = iris
     modelreg.log_model(LogisticRegression(max_iter=300).fit(X, y), "iris")
@@ -215,7 +216,7 @@ def test_unknown_objects_and_flavors_are_clear_errors(registry: Registry) -> Non
 
 
 def test_missing_optional_dependency_is_a_clear_error(
-    registry: Registry, iris: tuple[object, object], monkeypatch: pytest.MonkeyPatch
+    registry: Registry, iris: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     X, y = iris
     for name in [m for m in sys.modules if m == "skops" or m.startswith("skops.")]:
@@ -230,7 +231,7 @@ def test_missing_optional_dependency_is_a_clear_error(
 
 
 def test_custom_types_load_only_when_the_caller_trusts_them(
-    registry: Registry, repo: Path, iris: tuple[object, object]
+    registry: Registry, repo: Path, iris: tuple[Any, Any]
 ) -> None:
     X, y = iris
     pipe = make_pipeline(Doubler(), LogisticRegression(max_iter=300)).fit(X.values, y)
@@ -294,7 +295,7 @@ def test_trusted_must_be_a_list_of_names(registry: Registry) -> None:
 
 
 def test_common_estimators_and_what_they_need_trusted(
-    registry: Registry, iris: tuple[object, object]
+    registry: Registry, iris: tuple[Any, Any]
 ) -> None:
     """Measured on skops 0.16: linear models and scaler pipelines load with skops's defaults;
     tree ensembles need sklearn.tree._tree.Tree trusted."""
@@ -418,7 +419,7 @@ def test_a_malformed_md5_never_becomes_a_path(
 
 
 def test_library_version_mismatch_warns(
-    registry: Registry, repo: Path, iris: tuple[object, object]
+    registry: Registry, repo: Path, iris: tuple[Any, Any]
 ) -> None:
     X, y = iris
     modelreg.log_model(LogisticRegression(max_iter=300).fit(X, y), "iris")
@@ -439,7 +440,7 @@ def test_library_version_mismatch_warns(
 
 @pytest.mark.parametrize("link", ["models", "models/iris"])
 def test_log_model_refuses_a_symlinked_models_folder(
-    registry: Registry, repo: Path, tmp_path: Path, iris: tuple[object, object], link: str
+    registry: Registry, repo: Path, tmp_path: Path, iris: tuple[Any, Any], link: str
 ) -> None:
     """A clone can carry a committed link; log_model must neither write nor delete through it."""
     X, y = iris

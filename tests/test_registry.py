@@ -15,7 +15,7 @@ from modelreg import (
     NotFoundError,
     Registry,
 )
-from modelreg.grammar import EventKind
+from modelreg.records import EventKind
 
 
 def register(reg: Registry, repo: Path, content: str, **kwargs: object) -> str:

@@ -244,7 +244,7 @@ def test_trend_plots_have_a_point_per_version_and_mark_the_stage_holders(story: 
     page = Page((story.site / "models/churn/index.html").read_text())
     trends = [a for t, a in page.tags if t == "svg" and a.get("class") == "trend"]
     assert [a["data-metric"] for a in trends] == ["accuracy", "latency_ms"]
-    points = [a for t, a in page.tags if t == "circle" and a.get("class", "").startswith("pt")]
+    points = [a for t, a in page.tags if t == "circle" and (a.get("class") or "").startswith("pt")]
     assert len(points) == 2 * 10
     holders = {
         (a["data-stage"], a["data-version"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelreg.gitrepo import RawTag
 from modelreg.state import holder_sequence, replay
+from modelreg.tags import RawTag
 
 COMMITS = {f"v1.{i}.0": f"{i:040x}" for i in range(10)}
 

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -54,15 +55,16 @@ def tool(name: str) -> str:
     return path
 
 
-def workflow() -> dict:
-    return yaml.safe_load(GITHUB.read_text())
+def workflow() -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(GITHUB.read_text())
+    return loaded
 
 
 def step_script(job: str, name: str) -> str:
     """The `run:` script of the step called ``name`` in a job of the GitHub template."""
     for step in workflow()["jobs"][job]["steps"]:
         if step.get("name") == name:
-            return step["run"]
+            return str(step["run"])
     raise AssertionError(f"no step {name!r} in job {job!r}")
 
 
