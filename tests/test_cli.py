@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.helpers import modelreg, write_model
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 
 from modelreg import Registry
 from modelreg.cli.app import app, index_app
+from modelreg.records import to_jsonable
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -62,25 +65,148 @@ def populated(registry: Registry, repo: Path) -> Path:
     return repo
 
 
-READS = [
-    ["which", "churn", "production"],
-    ["latest", "churn"],
-    ["list"],
-    ["show", "churn"],
-    ["show", "churn@v1.0.0"],
-    ["show", "churn#production"],
-    ["history"],
-    ["history", "churn"],
-    ["compare", "churn", "v1.0.0", "v1.1.0"],
+# The keys a script may rely on in each kind of --json record.
+VERSION_KEYS = {
+    "name", "version", "tag", "commit", "registered_at", "registered_by", "active", "stages",
+    "path", "md5", "size", "metrics", "params", "message", "card", "hash_name",
+}  # fmt: skip
+ROW_KEYS = {"name", "latest", "stages", "metrics", "deprecated"}
+MODEL_KEYS = {"name", "description", "labels", "deprecated", "latest", "stages", "versions"}
+EVENT_KEYS = {
+    "model", "kind", "version", "stage", "counter", "tag", "commit", "timestamp", "author",
+    "author_email", "message",
+}  # fmt: skip
+SEARCH_KEYS = {
+    "model", "version", "tag", "registered_at", "author", "labels", "stages", "flavor",
+    "metrics", "params",
+}  # fmt: skip
+COMPARISON_KEYS = {
+    "name", "a", "b", "metrics", "params", "artifact_changed", "md5_a", "md5_b",
+    "signature_changed",
+}  # fmt: skip
+UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def check_version(data: Any, version: str, stages: list[str], acc: float) -> None:
+    """One version record: its keys, their types, and the values ``populated`` gave it."""
+    assert set(data) == VERSION_KEYS
+    assert (data["name"], data["version"], data["tag"]) == ("churn", version, f"churn@{version}")
+    assert (data["stages"], data["metrics"], data["active"]) == (stages, {"acc": acc}, True)
+    assert data["params"] == {"C": 1 if version == "v1.0.0" else 2}
+    assert re.fullmatch(r"[0-9a-f]{40}", data["commit"])
+    assert re.fullmatch(r"[0-9a-f]{32}", data["md5"]) and data["size"] == 1
+    assert UTC.fullmatch(data["registered_at"])
+    assert data["registered_by"] == "Ada Tester <ada@example.com>"
+    assert data["path"] == "models/churn.pkl" and data["hash_name"] == "md5"
+
+
+def check_rows(data: Any) -> None:
+    assert [set(row) for row in data] == [ROW_KEYS]
+    assert data == [
+        {
+            "name": "churn",
+            "latest": "v1.1.0",
+            "stages": {"staging": "v1.0.0", "production": "v1.1.0"},
+            "metrics": {"acc": 0.95},
+            "deprecated": False,
+        }
+    ]
+
+
+def check_model(data: Any) -> None:
+    assert set(data) == MODEL_KEYS
+    assert (data["name"], data["latest"], data["stages"]) == (
+        "churn",
+        "v1.1.0",
+        {"staging": "v1.0.0", "production": "v1.1.0"},
+    )
+    assert (data["labels"], data["deprecated"]) == ([], False)
+    newest, oldest = data["versions"]  # newest first
+    check_version(newest, "v1.1.0", ["production"], 0.95)
+    check_version(oldest, "v1.0.0", ["staging"], 0.9)
+
+
+def check_events(data: Any) -> None:
+    assert data and all(set(event) == EVENT_KEYS for event in data)
+    assert sorted((e["kind"], e["version"], e["stage"], e["counter"]) for e in data) == [
+        ("assign", "v1.0.0", "staging", 2),  # the counter is per model
+        ("assign", "v1.1.0", "production", 1),
+        ("register", "v1.0.0", None, None),
+        ("register", "v1.1.0", None, None),
+    ]
+    for event in data:
+        assert UTC.fullmatch(event["timestamp"]) and re.fullmatch(r"[0-9a-f]{40}", event["commit"])
+        assert (event["author"], event["author_email"]) == ("Ada Tester", "ada@example.com")
+
+
+def check_search(data: Any) -> None:
+    assert [set(row) for row in data] == [SEARCH_KEYS] * 2
+    assert [(r["version"], r["stages"], r["metrics"]) for r in data] == [
+        ("v1.1.0", ["production"], {"acc": 0.95}),
+        ("v1.0.0", ["staging"], {"acc": 0.9}),
+    ]
+
+
+def check_comparison(data: Any) -> None:
+    assert set(data) == COMPARISON_KEYS
+    assert (data["name"], data["a"], data["b"]) == ("churn", "v1.0.0", "v1.1.0")
+    [acc] = data["metrics"]
+    assert (acc["key"], acc["a"], acc["b"]) == ("acc", 0.9, 0.95)
+    assert acc["delta"] == pytest.approx(0.05)
+    assert data["artifact_changed"] is True and data["md5_a"] != data["md5_b"]
+
+
+# Each read command with --json, the Python API call that answers the same question, and the
+# check of the record's shape and values.
+READS: list[tuple[list[str], Callable[[Registry], object], Callable[[Any], None]]] = [
+    (
+        ["which", "churn", "staging"],
+        lambda r: r.which("churn", "staging"),
+        lambda d: check_version(d, "v1.0.0", ["staging"], 0.9),
+    ),
+    (
+        ["latest", "churn"],
+        lambda r: r.latest("churn"),
+        lambda d: check_version(d, "v1.1.0", ["production"], 0.95),
+    ),
+    (["list"], lambda r: r.list_models(), check_rows),
+    (["show", "churn"], lambda r: r.show("churn"), check_model),
+    (
+        ["show", "churn@v1.0.0"],
+        lambda r: r.resolve("churn@v1.0.0"),
+        lambda d: check_version(d, "v1.0.0", ["staging"], 0.9),
+    ),
+    (
+        ["show", "churn#production"],
+        lambda r: r.resolve("churn#production"),
+        lambda d: check_version(d, "v1.1.0", ["production"], 0.95),
+    ),
+    (["history"], lambda r: r.history(), check_events),
+    (["history", "churn"], lambda r: r.history("churn"), check_events),
+    (["search", "acc>=0.9"], lambda r: r.search("acc>=0.9"), check_search),
+    (
+        ["compare", "churn", "v1.0.0", "v1.1.0"],
+        lambda r: r.compare("churn", "v1.0.0", "v1.1.0"),
+        check_comparison,
+    ),
 ]
 
 
-@pytest.mark.parametrize("args", READS, ids=[" ".join(a) for a in READS])
-def test_every_read_command_has_json(populated: Path, args: list[str]) -> None:
+@pytest.mark.parametrize(("args", "api", "check"), READS, ids=[" ".join(a) for a, _, _ in READS])
+def test_every_read_command_has_json(
+    populated: Path,
+    registry: Registry,
+    args: list[str],
+    api: Callable[[Registry], object],
+    check: Callable[[Any], None],
+) -> None:
+    """--json prints the Python API's record for the same question, with the documented keys."""
+    registry.promote("churn", "v1.0.0", "staging")  # which != latest, show NAME@V has a stage
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data
+    check(data)
+    assert data == json.loads(json.dumps(to_jsonable(api(registry))))
 
 
 def test_which_prints_only_the_version(populated: Path) -> None:
