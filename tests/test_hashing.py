@@ -26,7 +26,14 @@ def test_file_and_folder_hashes_match_dvc(repo: Path) -> None:
         assert ours.md5 == pointer.md5
         assert ours.size == pointer.size
         assert ours.nfiles == pointer.nfiles
-    assert git(repo, "status", "--porcelain")  # DVC wrote pointer files for us to commit
+    # DVC wrote a pointer for each artifact for us to commit, and ignored the bytes themselves.
+    status = git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+    assert [line for line in status if line.startswith("??")] == [
+        "?? .gitignore",
+        "?? bundle.dvc",
+        "?? model.bin.dvc",
+    ]
+    assert sorted((repo / ".gitignore").read_text().split()) == ["/bundle", "/model.bin"]
 
 
 @pytest.mark.slow
