@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tests.helpers import (
     write_model,
 )
 
-from modelreg import ConflictError, PublishError, Registry
+from modelreg import ConflictError, NotARegistryError, PublishError, Registry
 
 pytestmark = pytest.mark.slow
 
@@ -177,7 +178,14 @@ def test_push_without_a_dvc_remote_is_refused_before_any_tag_leaves(tmp_path: Pa
     origin, work = bare_remote_and_clone(tmp_path)
     Registry(work).init()
     write_model(work, "a")
-    with pytest.raises(Exception, match="no default DVC remote is configured"):
+    # The local write stands; publishing it stops at the DVC remote, before the tag is pushed.
+    refused = (
+        "Register churn v1.0.0 was done locally, but publishing to 'origin' failed (no default "
+        "DVC remote is configured, so the artifact bytes cannot be shared: run `dvc remote add "
+        "-d storage URL` first (credentials: `dvc remote modify --local storage …`)): run "
+        "`modelreg push` to publish it"
+    )
+    with pytest.raises(PublishError, match=f"^{re.escape(refused)}$"):
         Registry(work).register("churn", "models/churn.pkl", push="origin")
     assert git(tmp_path, "ls-remote", "--tags", str(origin)) == ""
 
@@ -236,7 +244,9 @@ def test_details_by_url_come_from_a_small_mirror(published: Shared, tmp_path: Pa
     assert [v.version for v in reg.show("churn").versions] == ["v1.1.0", "v1.0.0"]
     out = reg.get("churn#production", out=tmp_path / "model.pkl")
     assert out.read_text() == "one"
-    with pytest.raises(Exception, match="remote registry: clone it"):
+    url = published.url
+    refused = f"{url} is a remote registry: clone it (`git clone {url}`) to write"
+    with pytest.raises(NotARegistryError, match=f"^{re.escape(refused)}$"):
         reg.promote("churn", "v1.1.0", "production")
 
 
