@@ -346,29 +346,3 @@ def test_the_ci_templates_flow_end_to_end(tmp_path: Path) -> None:
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert "deploying churn v1.0.0 to production" in deployed.stdout
     assert (deploy_dir / "model.bin").read_text() == "v1 bytes"
-
-
-def test_gitlab_template_runs_the_same_modelreg_commands() -> None:
-    gitlab = yaml.safe_load((ROOT / "docs" / "ci" / "gitlab-ci.yml").read_text())
-
-    def commands(lines: list[str]) -> list[str]:
-        return [
-            ln.split('"$(')[-1] if "$(modelreg" in ln else ln
-            for ln in lines
-            if "modelreg " in ln and not ln.startswith("pip")
-        ]
-
-    github = {
-        job: commands("\n".join(workflow_steps(job)).splitlines())
-        for job in ("check", "apply", "deploy")
-    }
-    for job in ("check", "apply", "deploy"):
-        ours = [c.strip() for c in commands(gitlab[job]["script"])]
-        theirs = [c.strip() for c in github[job]]
-        assert [c.split()[:2] for c in ours] == [c.split()[:2] for c in theirs], job
-
-
-def test_pre_commit_hook_runs_check() -> None:
-    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert hooks[0]["entry"] == "modelreg check"
-    assert hooks[0]["files"] == r"^registry\.yaml$"

@@ -3,11 +3,14 @@
 - GitHub: `check-jsonschema` (GitHub's workflow schema) and `zizmor --offline` pass; every action
   is pinned to the commit its release tag points at (the table below); permissions, concurrency,
   the tag filter, and the apply -> deploy hand-over, run as the runner's bash would run them.
-- GitLab: `check-jsonschema` (GitLab's schema) passes, and the whole template runs under
-  `gitlab-ci-local` with the shell executor against a bare remote: merge-request pipelines
-  (check), the main pipeline (apply), tag pipelines (deploy).
-- pre-commit: `pre-commit try-repo <this checkout> modelreg-check` passes on a consistent
-  registry.yaml and fails on a broken one; the README's `rev:` is a commit that has the hook.
+- GitLab: `check-jsonschema` (GitLab's schema) passes, and the template runs under
+  `gitlab-ci-local` with the shell executor against a bare remote: the merge-request check on
+  a good and a broken registry.yaml (`make test`), and the whole flow (the long tier):
+  merge-request pipelines (check), the main pipeline (apply), tag pipelines (deploy).
+- pre-commit: the hook, installed in a repository, stops `git commit` of a broken
+  registry.yaml and lets a consistent one through (`make test`); `pre-commit try-repo <this
+  checkout> modelreg-check` does the same with the hook's own Python environment (the long
+  tier); the README's `rev:` is a commit that has the hook.
 
 A missing tool skips its test; `make test-all` (MODELREG_NO_SKIPS=1) turns any skip into a
 failure, and `make ci-tools` (which .ci/run calls) installs them all.
@@ -26,7 +29,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.helpers import git, modelreg, write_model
+from tests.helpers import bare_remote_and_clone, git, modelreg, write_model
 
 from modelreg import Registry
 
@@ -355,6 +358,51 @@ def test_gitlab_pages_job_is_opt_in(tmp_path: Path, variables: list[str], runs: 
     assert template["pages"]["artifacts"] == {"paths": ["public"]}
 
 
+@pytest.mark.slow
+def test_gitlab_check_job_rejects_a_broken_registry_yaml(tmp_path: Path) -> None:
+    """The template's `check` job, run by gitlab-ci-local in a merge request's pipeline: it
+    passes a consistent registry.yaml and fails one whose desired stage names no version."""
+    gcl = gitlab_ci_local()
+    origin, ds = bare_remote_and_clone(tmp_path)
+    reg = Registry(ds)
+    reg.init(dvc_remote=str(tmp_path / "dvc-store"), push="origin")
+    template = GITLAB.read_text()
+    (ds / ".gitlab-ci.yml").write_text(template.replace("\nimage: python:3.11\n", "\n"))
+    git(ds, "add", ".gitlab-ci.yml")
+    git(ds, "commit", "-qm", "CI")
+    write_model(ds, "v1 bytes")
+    reg.register("churn", "models/churn.pkl", push="origin")
+    reg.propose("churn", "v1.0.0", "staging", branch="good")
+    git(ds, "checkout", "-q", "-b", "broken", "good")
+    index = ds / "registry.yaml"
+    index.write_text(index.read_text().replace("staging: v1.0.0", "staging: v9.9.9"))
+    git(ds, "commit", "-qam", "Desire a version that does not exist")
+    git(ds, "push", "-q", "origin", "good", "broken")
+
+    def merge_request(branch: str) -> subprocess.CompletedProcess[str]:
+        ci = tmp_path / f"ci-{branch}"
+        git(tmp_path, "clone", "-q", "-b", branch, str(origin), str(ci))
+        return subprocess.run(
+            [gcl, "--shell-executor-no-image", "--shell-isolation"]
+            + ["--variable", "MODELREG_INSTALL=command -v modelreg"]
+            + ["--variable", "CI_PIPELINE_SOURCE=merge_request_event"]
+            + ["--unset-variable", "CI_COMMIT_BRANCH"],
+            cwd=ci,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    passed = merge_request("good")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert re.search(r"PASS\s+check", passed.stdout), passed.stdout
+    assert jobs_run(passed) == ["check"]
+    failed = merge_request("broken")
+    assert failed.returncode != 0, failed.stdout
+    assert re.search(r"FAIL\s+check", failed.stdout), failed.stdout
+    assert "'staging' names version 'v9.9.9', which does not exist" in failed.stdout
+
+
 @pytest.mark.long
 def test_gitlab_template_runs_under_gitlab_ci_local(tmp_path: Path) -> None:
     gcl = gitlab_ci_local()
@@ -504,6 +552,57 @@ def test_readme_pre_commit_rev_is_a_commit_with_the_hook() -> None:
     assert proc.returncode == 0, f"{rev} is not a commit of this branch's history"
     hooks = yaml.safe_load(git(ROOT, "show", f"{rev}:.pre-commit-hooks.yaml"))
     assert [h["id"] for h in hooks] == ["modelreg-check"]
+
+
+def test_pre_commit_hook_rejects_a_commit_of_a_broken_registry_yaml(
+    registry: Registry, repo: Path
+) -> None:
+    """The hook as .pre-commit-hooks.yaml declares it, installed with `pre-commit install` and
+    run by `git commit`: a broken registry.yaml is not committed, a consistent one is, and a
+    commit that leaves registry.yaml alone does not run check.  Only its language differs:
+    `python` would build an environment from this checkout (pip, minutes: the long test below
+    does), `system` runs the venv's modelreg, first on PATH."""
+    pre_commit = tool("pre-commit")
+    [hook] = yaml.safe_load(HOOKS.read_text())
+    local = {**hook, "language": "system"}  # "unsupported" from pre-commit 4.4 on
+    config = {"repos": [{"repo": "local", "hooks": [local]}]}
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    git(repo, "add", ".pre-commit-config.yaml")
+    git(repo, "commit", "-qm", "pre-commit")
+    installed = subprocess.run([pre_commit, "install"], cwd=repo, capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    write_model(repo, "v1 bytes")
+    registry.register("churn", "models/churn.pkl")
+    index = repo / "registry.yaml"
+    good = index.read_text().replace("stages: {}", "stages: {staging: v1.0.0}")
+    assert good != index.read_text()
+
+    def commit(message: str, *paths: str) -> tuple[int, str]:
+        """git commit's exit code and what the hook printed (git sends it to stderr)."""
+        git(repo, "add", *paths)
+        proc = subprocess.run(
+            ["git", "commit", "-m", message], cwd=repo, capture_output=True, text=True
+        )
+        return proc.returncode, proc.stdout + proc.stderr
+
+    head = git(repo, "rev-parse", "HEAD")
+    index.write_text(good.replace("staging: v1.0.0", "staging: v9.9.9"))
+    code, rejected = commit("Desire a version that does not exist", "registry.yaml")
+    assert code == 1, rejected
+    assert re.search(r"^modelreg check\.+Failed$", rejected, flags=re.M), rejected
+    assert "'staging' names version 'v9.9.9', which does not exist" in rejected
+    assert git(repo, "rev-parse", "HEAD") == head
+
+    index.write_text(good)
+    code, accepted = commit("Desire v1.0.0 in staging", "registry.yaml")
+    assert code == 0, accepted
+    assert re.search(r"^modelreg check\.+Passed$", accepted, flags=re.M), accepted
+    assert git(repo, "show", "HEAD:registry.yaml") == good
+
+    (repo / "notes.txt").write_text("unrelated")
+    code, skipped = commit("Notes", "notes.txt")
+    assert code == 0, skipped
+    assert re.search(r"^modelreg check\.+\(no files to check\)Skipped$", skipped, re.M), skipped
 
 
 @pytest.mark.long
