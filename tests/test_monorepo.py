@@ -57,12 +57,17 @@ def committed_files(repo: Path, rev: str = "HEAD") -> set[str]:
 # -- writing -------------------------------------------------------------------------------
 
 
-def test_register_declares_the_model_in_its_folder(registry: Registry, repo: Path) -> None:
+@pytest.fixture
+def folder_model(registry: Registry, repo: Path) -> Registry:
+    """dir/sub:churn v1.0.0 registered from the repository's root."""
     write_model(repo, b"one", MODEL)
     mv = registry.register(NAME, MODEL, description="Churn, team A")
     assert (mv.name, mv.version, mv.tag, mv.path) == (NAME, "v1.0.0", "dir/sub=churn@v1.0.0", MODEL)
-    assert git(repo, "tag", "--list").split() == ["dir/sub=churn@v1.0.0"]
+    return registry
 
+
+def test_register_declares_the_model_in_its_folder(folder_model: Registry, repo: Path) -> None:
+    assert git(repo, "tag", "--list").split() == ["dir/sub=churn@v1.0.0"]
     # dvc.yaml of the folder, the path relative to it (what DVC resolves); none at the root
     declared = yaml.safe_load((repo / "dir/sub/dvc.yaml").read_text())
     assert declared == {
@@ -84,19 +89,26 @@ def test_register_declares_the_model_in_its_folder(registry: Registry, repo: Pat
         "dir/sub/models/.gitignore",
     }
 
-    # PATH relative to the current folder, from inside the model's folder
+
+def test_register_from_inside_the_folder_takes_path_relative_to_it(
+    folder_model: Registry, repo: Path
+) -> None:
     write_model(repo, b"two", MODEL)
     proc = modelreg(repo / "dir/sub", "register", NAME, "models/churn.pkl")
     assert (proc.returncode, proc.stdout) == (0, "v1.1.0\n"), proc.stderr
-    assert yaml.safe_load((repo / "dir/sub/dvc.yaml").read_text())["artifacts"]["churn"][
-        "path"
-    ] == ("models/churn.pkl")
+    declared = yaml.safe_load((repo / "dir/sub/dvc.yaml").read_text())
+    assert declared["artifacts"]["churn"]["path"] == "models/churn.pkl"
+    assert folder_model.latest(NAME).path == MODEL
+    report = folder_model.check(strict=True)
+    assert report.ok and report.versions == 2, [str(p) for p in report.problems]
 
-    registry.promote(NAME, "v1.0.0", "production")
+
+def test_a_folder_model_promotes_and_checks_clean(folder_model: Registry, repo: Path) -> None:
+    folder_model.promote(NAME, "v1.0.0", "production")
     assert git(repo, "tag", "--list", "dir/sub=churn#*").split() == ["dir/sub=churn#production#1"]
-    report = registry.check(strict=True)
+    report = folder_model.check(strict=True)
     assert report.ok, [str(p) for p in report.problems]
-    assert (report.models, report.versions) == (1, 2)
+    assert (report.models, report.versions) == (1, 1)
 
 
 def test_a_plain_model_and_folder_models_of_one_name_stay_apart(

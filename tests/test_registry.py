@@ -176,13 +176,19 @@ def test_deprecate_version_and_model(registry: Registry, repo: Path) -> None:
     assert not registry.show("churn").deprecated
 
 
-def test_history_show_list_compare(registry: Registry, repo: Path) -> None:
+@pytest.fixture
+def promoted(registry: Registry, repo: Path) -> Registry:
+    """churn v1.0.0 and v1.1.0 (more metrics, other params), v1.1.0 in production."""
     register(registry, repo, "a", metrics={"acc": 0.8}, params={"C": 0.1, "solver": "lbfgs"})
     register(
         registry, repo, "b", metrics={"acc": 0.9, "f1": 0.7}, params={"C": 1.0, "solver": "lbfgs"}
     )
     registry.promote("churn", "v1.1.0", "production", message="ship it")
-    events = registry.history("churn")
+    return registry
+
+
+def test_history_is_newest_first_with_messages_and_authors(promoted: Registry) -> None:
+    events = promoted.history("churn")
     # Newest first; registrations in one second are listed as GTO lists them (the first
     # registered first), so only their set is fixed here.
     assert (events[0].kind, events[0].version, events[0].stage) == (
@@ -198,16 +204,22 @@ def test_history_show_list_compare(registry: Registry, repo: Path) -> None:
     assert events[0].author == "Ada Tester"
     assert [e.timestamp for e in events] == sorted((e.timestamp for e in events), reverse=True)
 
-    detail = registry.show("churn")
+
+def test_show_lists_versions_newest_first_and_the_stages(promoted: Registry) -> None:
+    detail = promoted.show("churn")
     assert [v.version for v in detail.versions] == ["v1.1.0", "v1.0.0"]
     assert detail.stages == {"production": "v1.1.0"}
 
-    rows = registry.list_models()
+
+def test_list_models_gives_latest_stages_and_the_latest_metrics(promoted: Registry) -> None:
+    rows = promoted.list_models()
     assert [(r.name, r.latest, r.stages, r.metrics) for r in rows] == [
         ("churn", "v1.1.0", {"production": "v1.1.0"}, {"acc": 0.9, "f1": 0.7})
     ]
 
-    diff = registry.compare("churn", "v1.0.0", "v1.1.0")
+
+def test_compare_gives_deltas_and_whether_the_bytes_changed(promoted: Registry) -> None:
+    diff = promoted.compare("churn", "v1.0.0", "v1.1.0")
     assert [(d.key, d.a, d.b, d.delta) for d in diff.metrics] == [
         ("acc", 0.8, 0.9, pytest.approx(0.1)),
         ("f1", None, 0.7, None),

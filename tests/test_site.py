@@ -466,19 +466,30 @@ def test_ui_reads_the_registry_anew_on_each_request(registry: Registry, repo: Pa
         running.close()
 
 
-def test_host_and_origin_rules() -> None:
-    assert host_allowed("127.0.0.1:8765", "127.0.0.1", 8765)
-    assert host_allowed("LOCALHOST:8765", "127.0.0.1", 8765)
-    assert host_allowed("[::1]:8765", "127.0.0.1", 8765)
-    assert not host_allowed("127.0.0.1", "127.0.0.1", 8765)  # the port is part of it
-    assert not host_allowed("127.0.0.1.evil.example:8765", "127.0.0.1", 8765)
-    assert not host_allowed(None, "127.0.0.1", 8765)
-    assert not host_allowed("10.0.0.5:8765", "127.0.0.1", 8765)
-    assert host_allowed("10.0.0.5:8765", "0.0.0.0", 8765)  # bound everywhere: any address
-    assert not host_allowed("intranet.example:8765", "0.0.0.0", 8765)
-    assert host_allowed("box.lan:8765", "box.lan", 8765)
-    assert origin_allowed(None, "127.0.0.1", 8765)
-    assert not origin_allowed("http://127.0.0.1:8765/path", "127.0.0.1", 8765)
+@pytest.mark.parametrize(
+    ("host", "bound", "allowed"),
+    [
+        ("127.0.0.1:8765", "127.0.0.1", True),
+        ("LOCALHOST:8765", "127.0.0.1", True),
+        ("[::1]:8765", "127.0.0.1", True),
+        ("127.0.0.1", "127.0.0.1", False),  # the port is part of it
+        ("127.0.0.1.evil.example:8765", "127.0.0.1", False),
+        (None, "127.0.0.1", False),
+        ("10.0.0.5:8765", "127.0.0.1", False),
+        ("10.0.0.5:8765", "0.0.0.0", True),  # bound everywhere: any address
+        ("intranet.example:8765", "0.0.0.0", False),
+        ("box.lan:8765", "box.lan", True),
+    ],
+)
+def test_host_rules(host: str | None, bound: str, allowed: bool) -> None:
+    assert host_allowed(host, bound, 8765) is allowed
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"), [(None, True), ("http://127.0.0.1:8765/path", False)]
+)
+def test_origin_rules(origin: str | None, allowed: bool) -> None:
+    assert origin_allowed(origin, "127.0.0.1", 8765) is allowed
 
 
 def test_ui_command_serves_and_stops_on_ctrl_c(story: Story) -> None:
