@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import typer.main
-from tests.conftest import modelreg, write_model
+from tests.conftest import modelreg, run, write_model
 from typer.testing import CliRunner
 
 from modelreg import NotARegistryError, Registry
@@ -267,3 +268,31 @@ def test_a_registry_error_in_any_command_is_one_line(
             "type": "NotARegistryError",
             "message": ". is no registry: run `modelreg init`",
         }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["which", "--help"],
+        ["register", "--help"],
+        ["index", "rebuild", "--help"],
+        ["which", "churn"],
+        ["promote", "churn", "v1.0.0", "production", "--bogus"],
+        ["whcih", "churn"],
+    ],
+    ids=" ".join,
+)
+def test_the_console_script_says_what_the_whole_application_says(
+    args: list[str], tmp_path: Path
+) -> None:
+    """main() runs a command line that starts with a command as a one-command application
+    (Typer builds only that command); its help and usage errors must not tell."""
+    script = "from modelreg.cli.app import app; app(prog_name='modelreg')"
+    whole = run(tmp_path, sys.executable, "-c", script, *args)
+    proc = modelreg(tmp_path, *args)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        whole.returncode,
+        whole.stdout,
+        whole.stderr,
+    )
+    assert proc.stdout or proc.stderr

@@ -16,7 +16,6 @@ from modelreg import queries
 from modelreg.errors import InvalidInputError, NotARegistryError
 from modelreg.gitrepo import GitRepo, TagReader, redact
 from modelreg.grammar import Reference, parse_reference, tag_patterns
-from modelreg.index_header import INDEX_FILE
 from modelreg.records import (
     AppliedChange,
     Comparison,
@@ -131,6 +130,8 @@ class Registry:
         A repository whose last commit has a ``registry.yaml`` the working tree lacks is not
         new: the write reports the missing file instead of starting over.
         """
+        from modelreg.index_header import INDEX_FILE
+
         repo = self._git
         if not (repo.root / INDEX_FILE).exists() and repo.show_file("HEAD", INDEX_FILE) is None:
             import logging
@@ -147,6 +148,8 @@ class Registry:
     @property
     def is_initialized(self) -> bool:
         """Whether this clone is a registry already (it has ``registry.yaml``)."""
+        from modelreg.index_header import INDEX_FILE
+
         return (self._git.root / INDEX_FILE).is_file()
 
     def _reader(self, name: str | None = None, *, names_only: bool = False) -> TagReader:

@@ -57,12 +57,12 @@ class _Command(TyperCommand):
                     formatter.write_dl(rows)
 
 
+_APP_SETTINGS: dict[str, Any] = {"pretty_exceptions_enable": False, "rich_markup_mode": None}
 app = typer.Typer(
     name="modelreg",
     help="A Git-backed model registry: versions and stages are Git tags, bytes live in DVC.",
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    **_APP_SETTINGS,
 )
 index_app = typer.Typer(help="Maintain registry.yaml.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
@@ -331,10 +331,42 @@ def command(
     settings = _renamed(shown, *renamed) if renamed else None
 
     def register(func: F) -> F:
-        parent.command(name, cls=_Command, context_settings=settings)(_reports_errors(func))
+        funnelled = _reports_errors(func)
+        parent.command(name, cls=_Command, context_settings=settings)(funnelled)
+        if group is None:
+            _TOP_LEVEL[name] = (funnelled, settings)
         return func
 
     return register
+
+
+_TOP_LEVEL: dict[str, tuple[Callable[..., Any], dict[str, Any] | None]] = {}
+"""Each top-level command as :func:`command` registered it, for :func:`_cli_for`."""
+
+
+def _cli_for(args: Sequence[str]) -> tuple[typer.Typer, list[str], str | None]:
+    """The application to run ``args`` with, the arguments to give it and its program name.
+
+    Typer builds every command of an application (signatures, parameters) before it parses
+    a single argument, and builds their type adapters as it parses; a command line that
+    starts with a top-level command needs only that one.  So such a line runs a one-command
+    application of it, named ``modelreg NAME`` as it would be inside the whole one (the same
+    help, usage line and errors); everything else (``--help``, ``--version``, ``index``,
+    shell completion) runs the whole application."""
+    first = args[0] if args else ""
+    if first not in _TOP_LEVEL or _COMPLETING:
+        return app, list(args), None
+    func, settings = _TOP_LEVEL[first]
+    # Completion is installed through the whole application (`modelreg --install-completion`).
+    one = typer.Typer(add_completion=False, **_APP_SETTINGS)
+    one.command(first, cls=_Command, context_settings=settings)(func)
+    return one, list(args[1:]), f"{_program_name()} {first}"
+
+
+def _program_name() -> str:
+    """What the usage line calls the program: ``modelreg``, or ``python -m modelreg``."""
+    script = os.path.basename(sys.argv[0]) if sys.argv else "modelreg"
+    return "python -m modelreg" if script == "__main__.py" else script
 
 
 def _push_to(push: bool, git_remote: str) -> str | None:
@@ -1003,8 +1035,9 @@ def main() -> None:
     os.environ.setdefault("GTO_NO_ANALYTICS", "1")
     as_json = _asks_for_json(sys.argv[1:])
     try:
+        cli, args, prog_name = _cli_for(sys.argv[1:])
         # Not standalone: usage errors come back here, to be reported as JSON when asked.
-        code = app(standalone_mode=False)
+        code = cli(args=args, prog_name=prog_name, standalone_mode=False)
     except Interrupted:
         _fail("interrupted; nothing was left half-written", "interrupted", as_json=as_json)
         sys.exit(130)
