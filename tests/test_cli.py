@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import modelreg, write_model
+import typer.main
+from tests.helpers import modelreg, run, write_model
 from typer.testing import CliRunner
 
-from modelreg import Registry
+from modelreg import NotARegistryError, Registry
 from modelreg.cli.app import app, index_app
 from modelreg.records import to_jsonable
 
@@ -323,3 +325,99 @@ def test_promote_latest_and_counts_in_the_singular(registry: Registry, repo: Pat
     proc = modelreg(repo, "promote", "churn", "latest", "staging")
     assert proc.returncode == 0 and proc.stdout.startswith("churn v1.0.0 -> staging"), proc.stderr
     assert "consistent: 1 model, 1 version" in modelreg(repo, "check").stdout
+
+
+# -- every command goes through the error funnel -----------------------------------------------
+
+
+def leaf_commands() -> list[tuple[list[str], Any]]:
+    """Every command the application serves, as its words (``["index", "rebuild"]``) and
+    Typer's command object, read from the built application rather than a list."""
+    found: list[tuple[list[str], Any]] = []
+
+    def walk(words: list[str], cmd: Any) -> None:
+        children = getattr(cmd, "commands", None)
+        if children:
+            for name, child in sorted(children.items()):
+                walk([*words, name], child)
+        else:
+            found.append((words, cmd))
+
+    walk([], typer.main.get_command(app))
+    return found
+
+
+LEAVES = leaf_commands()
+
+
+def test_every_command_is_registered_through_the_funnel() -> None:
+    assert {" ".join(w) for w, _ in LEAVES} >= {*COMMANDS, "index rebuild"}
+    for words, cmd in LEAVES:
+        assert getattr(cmd.callback, "reports_errors", False), words
+
+
+def minimal_args(cmd: Any) -> list[str]:
+    """Arguments and required options that get a command as far as opening the registry."""
+    args: list[str] = []
+    for param in cmd.params:
+        if param.param_type_name == "argument" and param.required:
+            args.append("x")
+        elif param.param_type_name == "option" and param.required:
+            args += [param.opts[0], "x"]
+    return args
+
+
+@pytest.mark.parametrize(
+    "words",
+    [w for w, _ in LEAVES if w != ["merge-index"]],  # the merge driver opens no registry
+    ids=lambda w: " ".join(w),
+)
+def test_a_registry_error_in_any_command_is_one_line(
+    words: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(repo: str) -> None:
+        raise NotARegistryError(f"{repo} is no registry: run `modelreg init`")
+
+    monkeypatch.setattr("modelreg.cli.app._registry", refuse)
+    monkeypatch.chdir(tmp_path)
+    cmd = dict((" ".join(w), c) for w, c in LEAVES)[" ".join(words)]
+    args = [*words, *minimal_args(cmd)]
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr == "modelreg: error: . is no registry: run `modelreg init`\n"
+    if any(p.name == "json" for p in cmd.params):
+        result = runner.invoke(app, [*args, "--json"])
+        assert (result.exit_code, result.stdout) == (1, "")
+        error = json.loads(result.stderr)["error"]
+        assert error == {
+            "type": "NotARegistryError",
+            "message": ". is no registry: run `modelreg init`",
+        }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["which", "--help"],
+        ["register", "--help"],
+        ["index", "rebuild", "--help"],
+        ["which", "churn"],
+        ["promote", "churn", "v1.0.0", "production", "--bogus"],
+        ["whcih", "churn"],
+    ],
+    ids=" ".join,
+)
+def test_the_console_script_says_what_the_whole_application_says(
+    args: list[str], tmp_path: Path
+) -> None:
+    """main() runs a command line that starts with a command as a one-command application
+    (Typer builds only that command); its help and usage errors must not tell."""
+    script = "from modelreg.cli.app import app; app(prog_name='modelreg')"
+    whole = run(tmp_path, sys.executable, "-c", script, *args)
+    proc = modelreg(tmp_path, *args)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        whole.returncode,
+        whole.stdout,
+        whole.stderr,
+    )
+    assert proc.stdout or proc.stderr

@@ -503,6 +503,19 @@ def test_help_has_no_placeholders(args: tuple[str, ...]) -> None:
     assert found == [], result.output
 
 
+def test_help_names_arguments_plainly() -> None:
+    """cli/app.py's _Command unwraps Typer's ``{NAME}`` usage pieces and drops the ``<str>``
+    it appends to arguments: this fails loudly the day Typer changes either shape."""
+    out = runner.invoke(app, ["which", "--help"], terminal_width=200).output
+    lines = [ln.rstrip() for ln in out.splitlines()]
+    assert lines[0] == "Usage: modelreg which [OPTIONS] NAME STAGE"
+    start = lines.index("Arguments:")
+    assert lines[start + 1].split() == ["NAME", "Model", "name.", "[required]"]
+    assert lines[start + 2].split()[:2] == ["STAGE", "Stage,"]
+    out = runner.invoke(app, ["deprecate", "--help"], terminal_width=200).output
+    assert out.splitlines()[0] == "Usage: modelreg deprecate [OPTIONS] NAME [VERSION]"
+
+
 def test_message_help_says_what_it_records() -> None:
     for args in (["init"], ["index", "rebuild"]):
         out = runner.invoke(app, [*args, "--help"], terminal_width=200).output

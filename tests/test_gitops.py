@@ -382,3 +382,19 @@ def test_register_no_tag_is_proposed_on_a_branch_and_tagged_by_apply(tmp_path: P
     mv = Registry(reader).resolve("churn@v1.0.0")
     assert mv.metrics == {"acc": 0.9}
     assert Registry(reader).get("churn@v1.0.0", out=tmp_path / "m").read_text() == "proposed-bytes"
+
+
+def test_git_errors_are_reported_by_their_error_line() -> None:
+    """gitrepo.error_line: the one line every git failure message quotes (sync, replay,
+    remote and gitrepo all use it): the first fatal/error line, credentials redacted."""
+    from modelreg.gitrepo import error_line
+
+    stderr = (
+        "hint: Updates were rejected\n"
+        "error: failed to push some refs to 'https://bob:s3cret@example.com/r.git'\n"
+        "fatal: the remote end hung up\n"
+    )
+    line = error_line(stderr)
+    assert line.startswith("error: failed to push some refs to") and "s3cret" not in line
+    assert error_line("  \n just a warning\n") == "just a warning"
+    assert error_line("") == "git failed"  # replay's reset once indexed an empty stderr

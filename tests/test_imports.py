@@ -11,7 +11,7 @@ from tests.helpers import write_model
 
 from modelreg import Registry
 
-# pydantic too: records are dataclasses so a query pays neither its import nor schema builds.
+# Not pydantic: Typer (0.29 on) imports it to coerce every command's parameters.
 HEAVY = (
     "dvc",
     "gto",
@@ -23,7 +23,6 @@ HEAVY = (
     "rich",
     "boto3",
     "s3fs",
-    "pydantic",
 )
 
 

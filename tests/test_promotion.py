@@ -77,8 +77,9 @@ def test_allow_empty_false_protects_the_last_holder(registry: Registry, repo: Pa
 def test_no_tag_edits_only_the_index(governed: Registry, repo: Path) -> None:
     governed.promote("churn", "v1.0.0", "staging")
     tags = git(repo, "tag")
-    path = governed.propose("churn", "v1.0.0", "production")
-    assert Path(path) == repo / "registry.yaml"
+    proposal = governed.propose("churn", "v1.0.0", "production")
+    assert Path(proposal.path or "") == repo / "registry.yaml"
+    assert (proposal.branch, proposal.commit) == (None, None)
     assert git(repo, "tag") == tags
     assert git(repo, "status", "--porcelain") == " M registry.yaml\n"
     desired = yaml.safe_load((repo / "registry.yaml").read_text())["models"]["churn"]["stages"]
@@ -110,6 +111,10 @@ def test_no_tag_on_a_new_branch_touches_nothing_else(governed: Registry, repo: P
     assert git(repo, "log", "-1", "--format=%s", "promote-churn").strip() == (
         "Propose churn v1.0.0 for production"
     )
+    proposal = governed.propose("churn", "v1.0.0", "staging", branch="stage-churn")
+    assert (proposal.path, proposal.branch) == (None, "stage-churn")
+    assert proposal.commit == git(repo, "rev-parse", "stage-churn").strip()
+    assert snapshot(repo) == before
     with pytest.raises(ConflictError, match="branch 'promote-churn' already exists"):
         governed.propose("churn", "v1.0.0", "production", branch="promote-churn")
     bad = modelreg(repo, "promote", "churn", "v1.0.0", "production", "--branch", "x")

@@ -264,9 +264,13 @@ def test_index_rebuild_reproduces_the_index(registry: Registry, repo: Path) -> N
     original = (repo / "registry.yaml").read_text()
     (repo / "registry.yaml").write_text("stages: [dev, staging, production]\nmodels: {}\n")
     git(repo, "commit", "-qam", "lose the index")
-    registry.rebuild_index()
+    rebuilt = registry.rebuild_index()
     assert (repo / "registry.yaml").read_text() == original
     assert git(repo, "status", "--porcelain") == ""
+    assert (rebuilt.models, rebuilt.versions, rebuilt.added_stages) == (1, 2, [])
+    assert rebuilt.stages == ["dev", "staging", "production"]
+    assert Path(rebuilt.path) == repo / "registry.yaml"
+    assert rebuilt.commit == git(repo, "rev-parse", "HEAD").strip()
 
 
 def test_reads_work_without_an_index(repo: Path) -> None:

@@ -436,6 +436,43 @@ def test_unpublished_writes_overtaken_by_the_remote_are_redone_on_its_tip(
     assert "alice's retrain" in redone.message
 
 
+def test_the_write_machinery_redoes_only_through_the_callable_it_is_handed(
+    shared: Shared,
+) -> None:
+    """writer.py never imports the commands that redo overtaken writes: the API layer hands
+    redo.run down in WriteOptions.  A push write handed none refuses, leaving the writes kept
+    for the next catch-up, which `modelreg push` (handed redo.run) carries out."""
+    from modelreg import promotion
+    from modelreg.gitrepo import GitRepo
+    from modelreg.writer import WriteOptions
+
+    alice, bob = shared.clone("alice"), shared.clone("bob")
+    write_model(alice, "first")
+    Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    git(bob, "pull", "-q", "origin", "main")
+    git(bob, "fetch", "-q", "--tags")
+    write_model(alice, "alice-second")
+    Registry(alice).register("churn", "models/churn.pkl")  # never published
+    write_model(bob, "bob-second")
+    Registry(bob).register("churn", "models/churn.pkl", push="origin")
+
+    with pytest.raises(ConflictError, match="run `modelreg push --git-remote origin`"):
+        promotion.promote(
+            GitRepo.discover(alice),
+            "churn",
+            "v1.0.0",
+            "staging",
+            options=WriteOptions(push="origin"),
+        )
+    assert shared.remote_tags() == ["churn@v1.0.0", "churn@v1.1.0"]
+    proc = modelreg(alice, "push")
+    assert proc.returncode == 0, proc.stderr
+    assert "churn v1.1.0 is now v1.2.0" in proc.stderr
+    assert shared.remote_tags() == ["churn@v1.0.0", "churn@v1.1.0", "churn@v1.2.0"]
+    trailer = git(alice, "log", "-1", "--format=%B", "churn@v1.2.0")
+    assert '"redo_of": "' in trailer  # the redone write names the commit it redoes
+
+
 def test_a_catch_up_killed_midway_resumes(shared: Shared) -> None:
     alice, bob = shared.clone("alice"), shared.clone("bob")
     write_model(alice, "first")

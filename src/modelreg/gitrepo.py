@@ -79,7 +79,9 @@ def _clean_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
-def _first_line(text: str) -> str:
+def error_line(text: str) -> str:
+    """The line of a git command's output that says what went wrong (its first ``fatal:``
+    or ``error:`` line, else its first line), credentials redacted: for one-line errors."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
     # git may echo a remote's URL, credentials included, in what it prints.
@@ -153,7 +155,7 @@ class GitRepo:
             env=self._env(env),
         )
         if check and proc.returncode != 0:
-            raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr or proc.stdout)}")
+            raise GitError(f"git {args[0]} failed: {error_line(proc.stderr or proc.stdout)}")
         return proc
 
     def out(self, *args: str, env: Mapping[str, str] | None = None) -> str:
@@ -229,7 +231,7 @@ class GitRepo:
         )
         proc = self.run("mktag", stdin=body, check=False)
         if proc.returncode != 0:
-            raise GitError(f"could not create tag {name!r}: {_first_line(proc.stderr)}")
+            raise GitError(f"could not create tag {name!r}: {error_line(proc.stderr)}")
         return proc.stdout.strip()
 
     def _tree(self, parent: str | None, *update: str, tmp_dir: Path | None = None) -> str:
@@ -288,7 +290,7 @@ class GitRepo:
             "update-ref", "-m", f"modelreg: {why}", "--stdin", stdin="\n".join(lines), check=False
         )
         if proc.returncode != 0:
-            detail = _first_line(proc.stderr)
+            detail = error_line(proc.stderr)
             if "reference already exists" in detail or "already exists" in detail:
                 raise ConflictError(f"{detail}: another process created it; run the command again")
             if "is at" in detail or "but expected" in detail or "unable to resolve" in detail:
@@ -348,7 +350,7 @@ class GitRepo:
             env=self._env(),
         )
         if proc.returncode != 0:
-            raise GitError(f"cannot store {path}: {_first_line(proc.stderr.decode())}")
+            raise GitError(f"cannot store {path}: {error_line(proc.stderr.decode())}")
         blob = proc.stdout.decode().strip()
         tree = self._tree(parent, "--add", "--cacheinfo", f"100644,{blob},{path}")
         commit = self.run("commit-tree", tree, "-p", parent, "-F", "-", stdin=message).stdout
@@ -376,7 +378,7 @@ def ls_remote_tags(
         env=_clean_env(env),
     )
     if proc.returncode != 0:
-        raise GitError(f"cannot list tags of {redact(url)!r}: {_first_line(proc.stderr)}")
+        raise GitError(f"cannot list tags of {redact(url)!r}: {error_line(proc.stderr)}")
     objects: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in proc.stdout.splitlines():

@@ -28,12 +28,19 @@ from modelreg.index import (
 )
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state
-from modelreg.records import AppliedChange, ArtifactRecord, EventKind, StageChange
+from modelreg.records import AppliedChange, ArtifactRecord, EventKind, Proposal, StageChange
 from modelreg.semver import sort_key
 from modelreg.state import ModelState, holder_sequence
 from modelreg.tagmessage import compose, parse_record
 from modelreg.tags import RawTag
-from modelreg.writer import Write, run_write
+from modelreg.writer import (
+    LOCAL,
+    Write,
+    WriteOptions,
+    not_a_registry,
+    require_commit,
+    run_write,
+)
 
 
 def _sync_stages(w: Write, before: ModelState, new_tag: RawTag) -> ModelState:
@@ -79,15 +86,10 @@ def promote(
     version: str,
     stage: str,
     *,
-    message: str | None = None,
     force: bool = False,
-    push: str | None = None,
-    extra_op: dict[str, Any] | None = None,
+    options: WriteOptions = LOCAL,
 ) -> StageChange:
-    """Assign ``stage`` to ``version`` with a ``NAME#STAGE#N`` tag; record it in the index.
-
-    ``extra_op`` joins the commit's ``Modelreg-Write`` trailer (a redone write names its
-    original)."""
+    """Assign ``stage`` to ``version`` with a ``NAME#STAGE#N`` tag; record it in the index."""
     check_name(name)
     if version != "latest":
         check_version(version)
@@ -109,10 +111,9 @@ def promote(
         overridden = _enforce_policy(w.index, state, version, stage, force)
         headline = f"Promote {name} {version} to {stage}"
         op = {"op": "promote", "name": name, "version": version, "stage": stage, "force": force}
-        op.update(extra_op or {})
-        return _assign(w, state, version, stage, headline, message, overridden, op)
+        return _assign(w, state, version, stage, headline, options, overridden, op)
 
-    return run_write(repo, body, push=push)
+    return run_write(repo, body, options)
 
 
 def propose(
@@ -124,22 +125,19 @@ def propose(
     branch: str | None = None,
     message: str | None = None,
     force: bool = False,
-) -> str:
+) -> Proposal:
     """Change only the desired stage in ``registry.yaml``, for a pull request.
 
     Without ``branch`` the working tree's file is edited (commit it yourself); with it, the
     change is committed on a new branch from HEAD and nothing else is touched.  Policies
     are checked now so a proposal CI would reject is refused early (``force`` skips them).
-    Returns the file path or the new commit.
     """
     check_name(name)
     check_version(version)
     with write_lock(repo.git_dir):
         index = IndexEditor.load(repo.root)
         if index is None:
-            raise NotARegistryError(
-                f"{repo.root} is not a modelreg registry (no {INDEX_FILE}): run `modelreg init`"
-            )
+            raise not_a_registry(repo.root)
         _check_stage_allowed(index, stage)
         state = model_state(repo, name)
         item = index.entry(name).versions.get(version)
@@ -153,17 +151,17 @@ def propose(
         _enforce_policy(index, state, version, stage, force, metrics)
         index.entry(name).stages[stage] = version
         text = index.render().encode("utf-8")
+        proposal = Proposal(name=name, version=version, stage=stage)
         if branch is None:
             write_atomic(repo.root / INDEX_FILE, text)
-            return str(repo.root / INDEX_FILE)
-        head = repo.head_commit()
-        if head is None:
-            raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+            return dataclasses.replace(proposal, path=str(repo.root / INDEX_FILE))
+        head = require_commit(repo.head_commit())
         repo.identity()
         headline = f"Propose {name} {version} for {stage}"
-        return repo.commit_file_to_new_branch(
+        commit = repo.commit_file_to_new_branch(
             branch, INDEX_FILE, text, compose(headline, message), head
         )
+        return dataclasses.replace(proposal, branch=branch, commit=commit)
 
 
 def _enforce_policy(
@@ -220,17 +218,18 @@ def _assign(
     version: str,
     stage: str,
     headline: str,
-    message: str | None,
+    options: WriteOptions,
     forced: bool,
     op: dict[str, Any],
 ) -> StageChange:
     name = state.name
+    message = options.message
     tag = TagName(name, EventKind.ASSIGN, stage=stage, counter=state.max_counter + 1)
     commit = state.versions[version].commit
     created = w.tag(tag, commit, _stage_message(headline, message, forced), state)
     after = _sync_stages(w, state, created)
     w.save_index()
-    w.commit([INDEX_FILE], compose(headline, message), {**op, "tag": created.name})
+    w.commit([INDEX_FILE], compose(headline, message), options.trailer({**op, "tag": created.name}))
     return StageChange(
         name=name, stage=stage, tag=created.name, version=version, holder=after.holder(stage)
     )
@@ -241,10 +240,8 @@ def demote(
     name: str,
     stage: str,
     *,
-    message: str | None = None,
-    push: str | None = None,
     force: bool = False,
-    extra_op: dict[str, Any] | None = None,
+    options: WriteOptions = LOCAL,
 ) -> StageChange:
     """Unassign the current holder of ``stage``; report who holds it afterwards."""
     check_name(name)
@@ -265,17 +262,17 @@ def demote(
                 )
         headline = f"Demote {name} {holder} from {stage}"
         tag = TagName(name, EventKind.UNASSIGN, stage=stage, counter=state.max_counter + 1)
-        created = w.tag(tag, state.versions[holder].commit, compose(headline, message), state)
+        message = compose(headline, options.message)
+        created = w.tag(tag, state.versions[holder].commit, message, state)
         after = _sync_stages(w, state, created)
         w.save_index()
         op = {"op": "demote", "name": name, "stage": stage, "force": force, "tag": created.name}
-        op.update(extra_op or {})
-        w.commit([INDEX_FILE], compose(headline, message), op)
+        w.commit([INDEX_FILE], message, options.trailer(op))
         return StageChange(
             name=name, stage=stage, tag=created.name, version=holder, holder=after.holder(stage)
         )
 
-    return run_write(repo, body, push=push)
+    return run_write(repo, body, options)
 
 
 def rollback(
@@ -284,10 +281,8 @@ def rollback(
     stage: str,
     *,
     to: str | None = None,
-    message: str | None = None,
-    push: str | None = None,
     force: bool = False,
-    extra_op: dict[str, Any] | None = None,
+    options: WriteOptions = LOCAL,
 ) -> StageChange:
     """Give ``stage`` back to the version that held it before the current holder (or to
     ``to``).  The stage's policy applies as for a promotion; ``force`` overrides it, and the
@@ -312,10 +307,9 @@ def rollback(
         overridden = _enforce_policy(w.index, state, target, stage, force)
         headline = f"Roll back {name} {stage} from {current} to {target}"
         op = {"op": "rollback", "name": name, "stage": stage, "to": target, "force": force}
-        op.update(extra_op or {})
-        return _assign(w, state, target, stage, headline, message, overridden, op)
+        return _assign(w, state, target, stage, headline, options, overridden, op)
 
-    return run_write(repo, body, push=push)
+    return run_write(repo, body, options)
 
 
 def _refuse_emptying(index: IndexEditor, state: ModelState, probe: RawTag) -> None:
@@ -357,9 +351,7 @@ def deprecate(
     name: str,
     version: str | None = None,
     *,
-    message: str | None = None,
-    push: str | None = None,
-    extra_op: dict[str, Any] | None = None,
+    options: WriteOptions = LOCAL,
 ) -> str:
     """Deregister one version (``NAME@vX.Y.Z!``) or deprecate the model (``NAME@deprecated``)."""
     check_name(name)
@@ -391,15 +383,15 @@ def deprecate(
                     f"tag {format_tag(tag)!r} exists from an earlier deprecation: "
                     "GTO's format allows one; delete it with `git tag -d` first"
                 )
-        created = w.tag(tag, target, compose(headline, message), state)
+        message = compose(headline, options.message)
+        created = w.tag(tag, target, message, state)
         _sync_stages(w, state, created)
         w.save_index()
         op = {"op": "deprecate", "name": name, "version": version, "tag": created.name}
-        op.update(extra_op or {})
-        w.commit([INDEX_FILE], compose(headline, message), op)
+        w.commit([INDEX_FILE], message, options.trailer(op))
         return created.name
 
-    return run_write(repo, body, push=push)
+    return run_write(repo, body, options)
 
 
 # -- apply -------------------------------------------------------------------------------
@@ -411,10 +403,9 @@ def apply(
     repo: GitRepo,
     *,
     dry_run: bool = False,
-    message: str | None = None,
-    push: str | None = None,
     adopt: bool = False,
     revert: bool = False,
+    options: WriteOptions = LOCAL,
 ) -> list[AppliedChange]:
     """Create the assignment and unassignment tags that make the tags' stage holders equal
     the desired ``stages:`` of every model in the *committed* ``registry.yaml``.  Idempotent.
@@ -427,6 +418,7 @@ def apply(
     """
     if adopt and revert:
         raise InvalidInputError("--adopt and --revert contradict each other: pick one")
+    message = options.message
     _refuse_uncommitted(repo)
 
     def plan() -> tuple[Index, set[tuple[str, str]], dict[str, ModelState]]:
@@ -461,7 +453,7 @@ def apply(
             _adopt(w, adopted, states, message)
         return _reconcile(repo, index, states, w.tag, message, adopted)
 
-    return run_write(repo, body, push=push)
+    return run_write(repo, body, options)
 
 
 def _refuse_uncommitted(repo: GitRepo) -> None:

@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from modelreg.dvcstore.dvcfiles import artifact_path_at, dvc_yaml_of, parse_pointer, pointer_file
 from modelreg.errors import NotFoundError
 from modelreg.gitrepo import TagReader
 from modelreg.grammar import (
@@ -172,6 +171,14 @@ def with_artifact(repo: TagReader, mv: ModelVersion) -> ModelVersion:
     """Fill path/md5/size from the tagged commit for versions registered by other tools."""
     if mv.md5 is not None:
         return mv
+    # Only versions other tools registered need DVC's files: not every query pays the import.
+    from modelreg.dvcstore.dvcfiles import (
+        artifact_path_at,
+        dvc_yaml_of,
+        parse_pointer,
+        pointer_file,
+    )
+
     path = mv.path or artifact_path_at(repo.show_file(mv.commit, dvc_yaml_of(mv.name)), mv.name)
     if path is None:
         return mv

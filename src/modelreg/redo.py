@@ -15,6 +15,7 @@ from modelreg.faults import fault_point
 from modelreg.gitrepo import GitRepo
 from modelreg.replay import BACKUP, Plan, finished
 from modelreg.tagmessage import parse_record
+from modelreg.writer import WriteOptions
 
 log = logging.getLogger("modelreg")
 
@@ -32,7 +33,8 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
 
     for step in plan.steps:
         op, name = step.op, str(step.op.get("name", ""))
-        redo = {"redo_of": step.commit}
+        # Local writes: a redo never pushes, so it never catches up (and redoes) again.
+        options = WriteOptions(message=step.note, redo_of=step.commit)
         try:
             if op["op"] == "register":
                 tag_obj = repo.ref_value(f"{BACKUP}/tags/{op['tag']}")
@@ -50,8 +52,7 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                     str(op["version"]),
                     bump=op.get("bump", "minor"),
                     explicit=bool(op.get("explicit")),
-                    message=step.note,
-                    extra_op=redo,
+                    options=options,
                 )
                 if mv.version != op["version"]:
                     renamed[(name, str(op["version"]))] = mv.version
@@ -62,9 +63,8 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                     name,
                     str(version(name, op["version"])),
                     str(op["stage"]),
-                    message=step.note,
                     force=bool(op.get("force")),
-                    extra_op=redo,
+                    options=options,
                 )
             elif op["op"] == "rollback":
                 promotion.rollback(
@@ -72,34 +72,29 @@ def run(repo: GitRepo, plan: Plan) -> list[str]:
                     name,
                     str(op["stage"]),
                     to=version(name, op.get("to")),
-                    message=step.note,
                     force=bool(op.get("force")),
-                    extra_op=redo,
+                    options=options,
                 )
             elif op["op"] == "demote":
                 promotion.demote(
                     repo,
                     name,
                     str(op["stage"]),
-                    message=step.note,
                     force=bool(op.get("force")),
-                    extra_op=redo,
+                    options=options,
                 )
             elif op["op"] == "deprecate":
-                promotion.deprecate(
-                    repo, name, version(name, op.get("version")), message=step.note, extra_op=redo
-                )
+                promotion.deprecate(repo, name, version(name, op.get("version")), options=options)
             elif op["op"] == "rebuild":
-                registration.rebuild_index(repo, message=step.note, extra_op=redo)
+                registration.rebuild_index(repo, options=options)
             elif op["op"] == "dvc-remote":
-                options = op.get("options")
-                options = options if isinstance(options, dict) else {}
+                settings = op.get("options")
+                settings = settings if isinstance(settings, dict) else {}
                 registration.set_dvc_remote(
                     repo,
                     str(op["url"]),
-                    {str(k): str(v) for k, v in options.items()},
-                    message=step.note,
-                    extra_op=redo,
+                    {str(k): str(v) for k, v in settings.items()},
+                    options=options,
                 )
         except RegistryError as e:
             if op["op"] == "register":

@@ -42,12 +42,12 @@ from modelreg.index import (
 )
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state, version_record
-from modelreg.records import ArtifactRecord, EventKind, ModelVersion, Scalar, field
+from modelreg.records import ArtifactRecord, EventKind, ModelVersion, RebuiltIndex, Scalar, field
 from modelreg.semver import FIRST_VERSION, Bump, Version, is_version, sort_key
 from modelreg.state import ModelState
 from modelreg.tagmessage import compose, parse_record
 from modelreg.untrusted import check_no_links
-from modelreg.writer import Write, run_write, writing
+from modelreg.writer import LOCAL, Write, WriteOptions, run_write, writing
 
 log = logging.getLogger("modelreg")
 
@@ -60,12 +60,11 @@ def init(
     remote: str | None,
     remote_options: dict[str, str] | None = None,
     *,
-    message: str | None = None,
-    push: str | None = None,
+    options: WriteOptions = LOCAL,
 ) -> Path:
     """Make a Git repository a registry; returns the index path.
 
-    With ``push``, the commit is pushed to that Git remote (there are no tags yet)."""
+    With ``options.push``, the commit is pushed to that Git remote (there are no tags yet)."""
     for stage in stages or []:
         check_stage(stage)
     if stages is not None and len(set(stages)) != len(stages):
@@ -116,8 +115,9 @@ def init(
         if ensure_driver(repo):
             paths.append(".gitattributes")
         w.save_index()
-        w.commit(sorted(set(paths)), compose("Initialize modelreg registry", message))
+        w.commit(sorted(set(paths)), compose("Initialize modelreg registry", options.message))
         w.finish()
+    push = options.push
     if push is not None:
         with write_lock(repo.git_dir):
             try:
@@ -154,22 +154,20 @@ class DvcRemoteChange:
 def set_dvc_remote(
     repo: GitRepo,
     url: str,
-    options: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
     *,
-    message: str | None = None,
-    push: str | None = None,
-    extra_op: dict[str, Any] | None = None,
+    options: WriteOptions = LOCAL,
 ) -> DvcRemoteChange:
     """Set or change the default DVC remote of an existing registry: one write that commits
-    ``.dvc/config`` (and, with ``push``, publishes it); credentials among ``options`` go to
+    ``.dvc/config`` (and, with ``options.push``, publishes it); credentials among ``settings`` go to
     the uncommitted ``.dvc/config.local``, and when the URL changes, the old URL's settings
     there are removed.  Nothing is written when nothing changes."""
     if not url.strip():
         raise InvalidInputError("empty --dvc-remote: pass a folder or a URL")
     target = _remote_url(url)
-    options = dict(options or {})
-    public = {k: v for k, v in options.items() if k not in dvcio.SECRET_OPTIONS}
-    secret = sorted(k for k in options if k in dvcio.SECRET_OPTIONS)
+    settings = dict(settings or {})
+    public = {k: v for k, v in settings.items() if k not in dvcio.SECRET_OPTIONS}
+    secret = sorted(k for k in settings if k in dvcio.SECRET_OPTIONS)
     root = repo.root
 
     def body(w: Write) -> DvcRemoteChange:
@@ -189,16 +187,16 @@ def set_dvc_remote(
             return change
         w.snapshot(root / ".dvc/config", root / ".dvc/config.local")
         moved = previous is not None and previous != target
-        dropped = dvcio.set_default_remote(root, target, options, name=name, drop_local=moved)
+        dropped = dvcio.set_default_remote(root, target, settings, name=name, drop_local=moved)
         change = dataclasses.replace(change, dropped_local=[k for k in dropped if k not in secret])
         if previous == target and before == public:
             return change  # only credentials changed: they are never committed
         headline = f"Set the default DVC remote {name} to {redact(target)}"
-        op = {"op": "dvc-remote", "url": target, "options": public, **(extra_op or {})}
-        commit = w.commit([".dvc/config"], compose(headline, message), op)
+        op = options.trailer({"op": "dvc-remote", "url": target, "options": public})
+        commit = w.commit([".dvc/config"], compose(headline, options.message), op)
         return dataclasses.replace(change, commit=commit)
 
-    return run_write(repo, body, push=push)
+    return run_write(repo, body, options)
 
 
 def _remote_url(remote: str) -> str:
@@ -279,17 +277,16 @@ def register(
     labels: list[str] | None = None,
     bump: Bump = "minor",
     version: str | None = None,
-    message: str | None = None,
     allow_unchanged: bool = False,
-    push: str | None = None,
     card: dict[str, Any] | None = None,
     no_tag: bool = False,
+    options: WriteOptions = LOCAL,
 ) -> ModelVersion:
     """Track ``path`` with DVC, index it, commit, and tag ``NAME@vX.Y.Z``.
 
     ``card`` is the model card summary ``log_model`` wrote; it travels in the tag.  With
     ``no_tag`` the registration is a proposal for a pull request: the pointer and the index
-    entry are committed on the current branch (any branch) and no tag is made; with ``push``
+    entry are committed on the current branch (any branch) and no tag is made; with a push
     the bytes go to the DVC remote and the branch to the Git remote.  ``apply`` on the
     registry branch tags it after the merge."""
     check_name(name)
@@ -350,12 +347,10 @@ def register(
         )
         op = {"bump": bump, "explicit": version is not None}
         return _index_and_tag(
-            w, state, name, new_version, record, message, op, gitignore, no_tag=no_tag
+            w, state, name, new_version, record, options.message, op, gitignore, no_tag=no_tag
         )
 
-    if no_tag:
-        return run_write(repo, body, push=push, proposal=True)
-    return run_write(repo, body, push=push)
+    return run_write(repo, body, options, proposal=no_tag)
 
 
 def _index_and_tag(
@@ -439,8 +434,7 @@ def register_again(
     *,
     bump: Bump,
     explicit: bool,
-    message: str | None,
-    extra_op: dict[str, Any] | None = None,
+    options: WriteOptions,
 ) -> ModelVersion:
     """Redo an unpublished registration on a new tip: the same bytes (already in the local
     cache), pointer and record (its original time and author), as ``wanted`` if that
@@ -467,10 +461,10 @@ def register_again(
         w.snapshot(root / dvc_file, root / gitignore, root / dvc_yaml)
         write_atomic(root / dvc_file, pointer_text)
         dvccache.ignore(root / posixpath.dirname(rel), posixpath.basename(rel))
-        op = {"bump": bump, "explicit": explicit, **(extra_op or {})}
-        return _index_and_tag(w, state, name, new_version, record, message, op, gitignore)
+        op = options.trailer({"bump": bump, "explicit": explicit})
+        return _index_and_tag(w, state, name, new_version, record, options.message, op, gitignore)
 
-    return run_write(repo, body)
+    return run_write(repo, body, options)
 
 
 def _refuse_unchanged(state: ModelState, md5: str, allow: bool) -> None:
@@ -489,16 +483,10 @@ def _refuse_unchanged(state: ModelState, md5: str, allow: bool) -> None:
 # -- index -------------------------------------------------------------------------------
 
 
-def rebuild_index(
-    repo: GitRepo,
-    *,
-    message: str | None = None,
-    push: str | None = None,
-    extra_op: dict[str, Any] | None = None,
-) -> Index:
+def rebuild_index(repo: GitRepo, *, options: WriteOptions = LOCAL) -> RebuiltIndex:
     """Rewrite ``registry.yaml`` from the tags alone (keeping stages and policies)."""
 
-    def body(w: Write) -> Index:
+    def body(w: Write) -> RebuiltIndex:
         old = _salvage(repo.root)
         states = all_states(repo)
         chosen, added = discover_stages(repo, states, old.stages)
@@ -511,14 +499,21 @@ def rebuild_index(
             fresh.models[name] = entry_from_state(state, old.models.get(name))
         w.snapshot(repo.root / INDEX_FILE)
         write_index(repo.root, fresh)
-        w.commit(
+        commit = w.commit(
             [INDEX_FILE],
-            compose("Rebuild registry index from tags", message),
-            {"op": "rebuild", **(extra_op or {})},
+            compose("Rebuild registry index from tags", options.message),
+            options.trailer({"op": "rebuild"}),
         )
-        return fresh
+        return RebuiltIndex(
+            path=str(repo.root / INDEX_FILE),
+            models=len(fresh.models),
+            versions=sum(len(m.versions) for m in fresh.models.values()),
+            stages=list(fresh.stages),
+            added_stages=list(added),
+            commit=commit,
+        )
 
-    return run_write(repo, body, push=push, need_index=False)
+    return run_write(repo, body, options, need_index=False)
 
 
 def _salvage(root: Path) -> Index:

@@ -16,7 +16,6 @@ from modelreg import queries
 from modelreg.errors import InvalidInputError, NotARegistryError
 from modelreg.gitrepo import GitRepo, TagReader, redact
 from modelreg.grammar import Reference, parse_reference, tag_patterns
-from modelreg.index_header import INDEX_FILE
 from modelreg.records import (
     AppliedChange,
     Comparison,
@@ -24,6 +23,8 @@ from modelreg.records import (
     ModelDetail,
     ModelSummary,
     ModelVersion,
+    Proposal,
+    RebuiltIndex,
     SearchRow,
     StageChange,
     StageSpan,
@@ -33,8 +34,8 @@ from modelreg.timespec import instant, shown
 
 if TYPE_CHECKING:
     from modelreg.checks import Report
-    from modelreg.index import Index
     from modelreg.registration import DvcRemoteChange
+    from modelreg.writer import WriteOptions
 
 
 T = TypeVar("T")
@@ -57,6 +58,16 @@ def _renamed(method: str, old: str, new: str, old_value: T | None, new_value: T 
             f"Registry.{method}() got {old}={old_value!r} and {new}={new_value!r}: pass only {new}="
         )
     return old_value
+
+
+def _write_options(message: str | None = None, push: str | None = None) -> WriteOptions:
+    """What every write method passes down: the user's note, the Git remote to publish to,
+    and how a push redoes this clone's overtaken writes (the write machinery below cannot
+    import the commands that made them)."""
+    from modelreg import redo
+    from modelreg.writer import WriteOptions
+
+    return WriteOptions(message=message, push=push, redo=redo.run)
 
 
 def _is_bare(path: str) -> bool:
@@ -119,6 +130,8 @@ class Registry:
         A repository whose last commit has a ``registry.yaml`` the working tree lacks is not
         new: the write reports the missing file instead of starting over.
         """
+        from modelreg.index_header import INDEX_FILE
+
         repo = self._git
         if not (repo.root / INDEX_FILE).exists() and repo.show_file("HEAD", INDEX_FILE) is None:
             import logging
@@ -135,6 +148,8 @@ class Registry:
     @property
     def is_initialized(self) -> bool:
         """Whether this clone is a registry already (it has ``registry.yaml``)."""
+        from modelreg.index_header import INDEX_FILE
+
         return (self._git.root / INDEX_FILE).is_file()
 
     def _reader(self, name: str | None = None, *, names_only: bool = False) -> TagReader:
@@ -342,7 +357,7 @@ class Registry:
 
         dvc_remote = _renamed("init", "remote", "dvc_remote", remote, dvc_remote)
         return registration.init(
-            self._git, stages, dvc_remote, remote_config, message=message, push=push
+            self._git, stages, dvc_remote, remote_config, options=_write_options(message, push)
         )
 
     def set_dvc_remote(
@@ -361,7 +376,7 @@ class Registry:
         from modelreg import registration
 
         return registration.set_dvc_remote(
-            self._git, url, remote_config, message=message, push=push
+            self._git, url, remote_config, options=_write_options(message, push)
         )
 
     def register(
@@ -397,11 +412,10 @@ class Registry:
             labels=labels,
             bump=bump,
             version=version,
-            message=message,
             allow_unchanged=allow_unchanged,
-            push=push,
             card=card,
             no_tag=no_tag,
+            options=_write_options(message, push),
         )
 
     def promote(
@@ -418,7 +432,7 @@ class Registry:
         from modelreg import promotion
 
         return promotion.promote(
-            self._writable, name, version, stage, message=message, force=force, push=push
+            self._writable, name, version, stage, force=force, options=_write_options(message, push)
         )
 
     def demote(
@@ -434,7 +448,7 @@ class Registry:
         from modelreg import promotion
 
         return promotion.demote(
-            self._writable, name, stage, message=message, push=push, force=force
+            self._writable, name, stage, force=force, options=_write_options(message, push)
         )
 
     def propose(
@@ -446,9 +460,9 @@ class Registry:
         branch: str | None = None,
         message: str | None = None,
         force: bool = False,
-    ) -> str:
+    ) -> Proposal:
         """Edit only the desired stage in ``registry.yaml`` for a pull request (``promote
-        --no-tag``); with ``branch``, commit it there.  Returns the file or the commit."""
+        --no-tag``); with ``branch``, commit it there instead, touching nothing else."""
         from modelreg import promotion
 
         return promotion.propose(
@@ -491,7 +505,11 @@ class Registry:
         from modelreg import promotion
 
         return promotion.apply(
-            self._git, dry_run=dry_run, message=message, push=push, adopt=adopt, revert=revert
+            self._git,
+            dry_run=dry_run,
+            adopt=adopt,
+            revert=revert,
+            options=_write_options(message, push),
         )
 
     def rollback(
@@ -509,7 +527,7 @@ class Registry:
         from modelreg import promotion
 
         return promotion.rollback(
-            self._writable, name, stage, to=to, message=message, push=push, force=force
+            self._writable, name, stage, to=to, force=force, options=_write_options(message, push)
         )
 
     def deprecate(
@@ -523,13 +541,15 @@ class Registry:
         """Deregister one version, or deprecate the whole model; returns the tag."""
         from modelreg import promotion
 
-        return promotion.deprecate(self._writable, name, version, message=message, push=push)
+        return promotion.deprecate(
+            self._writable, name, version, options=_write_options(message, push)
+        )
 
-    def rebuild_index(self, *, message: str | None = None, push: str | None = None) -> Index:
-        """Rewrite ``registry.yaml`` from the tags."""
+    def rebuild_index(self, *, message: str | None = None, push: str | None = None) -> RebuiltIndex:
+        """Rewrite ``registry.yaml`` from the tags; returns what it wrote."""
         from modelreg import registration
 
-        return registration.rebuild_index(self._git, message=message, push=push)
+        return registration.rebuild_index(self._git, options=_write_options(message, push))
 
     def push(self, git_remote: str | None = None, *, remote: str | None = None) -> list[str]:
         """Publish local registry tags the Git remote ``git_remote`` (default ``origin``)
@@ -539,4 +559,4 @@ class Registry:
         from modelreg import writer
 
         chosen = _renamed("push", "remote", "git_remote", remote, git_remote)
-        return writer.push(self._git, chosen or "origin")
+        return writer.push(self._git, _write_options(push=chosen or "origin"))

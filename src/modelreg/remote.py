@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from modelreg import leftovers
 from modelreg.cache import cache_dir
 from modelreg.errors import DvcError, GitError, InvalidInputError
-from modelreg.gitrepo import GitRepo, ls_remote_tags, redact
+from modelreg.gitrepo import GitRepo, error_line, ls_remote_tags, redact
 from modelreg.grammar import parse_tag
 from modelreg.records import EventKind
 from modelreg.semver import sort_key
@@ -176,9 +176,7 @@ class Mirror(GitRepo):
             check=False,
         )
         if proc.returncode != 0:
-            first = next((ln for ln in proc.stderr.splitlines() if ln.startswith("fatal")), "")
-            detail = redact(first or proc.stderr.strip())
-            raise GitError(f"cannot fetch {what} from {self.shown!r}: {detail}")
+            raise GitError(f"cannot fetch {what} from {self.shown!r}: {error_line(proc.stderr)}")
 
     def tip_dvc_config(self) -> bytes:
         """``.dvc/config`` at the tip of the remote's default branch (its ``HEAD``).

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelreg.errors import GitError
-from modelreg.gitrepo import GitRepo
+from modelreg.gitrepo import GitRepo, error_line
 from modelreg.tagmessage import OP_TRAILER
 
 BACKUP = "refs/modelreg/redo"
@@ -122,7 +122,7 @@ def prepare(repo: GitRepo, remote: str, branch: str, tip: str) -> Plan | None:
     proc = repo.run("reset", "--quiet", "--keep", tip, check=False)
     if proc.returncode != 0:
         raise GitError(
-            f"cannot move the branch to {remote}/{branch}: {proc.stderr.strip().splitlines()[-1]}"
+            f"cannot move the branch to {remote}/{branch}: {error_line(proc.stderr)}"
             " (commit or stash your changes to modelreg's files, then run again)"
         )
     return Plan(steps)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelreg.errors import ConflictError, GitError
-from modelreg.gitrepo import GitRepo, ls_remote_tags, redact
+from modelreg.gitrepo import GitRepo, error_line, ls_remote_tags
 from modelreg.grammar import parse_tag
 from modelreg.records import EventKind
 
@@ -95,15 +95,8 @@ def push_objects(
     if real and all(any(k in r.reason for k in _RACE_REASONS) for r in real):
         refs = ", ".join(f"{r.ref} ({r.reason})" for r in real)
         raise PushRace(f"the remote {remote!r} moved first: {refs}")
-    detail = "; ".join(f"{r.ref}: {r.reason}" for r in real) or _last_line(proc.stderr)
+    detail = "; ".join(f"{r.ref}: {r.reason}" for r in real) or error_line(proc.stderr)
     raise GitError(f"git push to {remote!r} failed: {detail}")
-
-
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
-    # git echoes remote URLs, which may carry a token.
-    return redact((fatal or lines or ["no output"])[0])
 
 
 def _fetch(repo: GitRepo, remote: str, *refspecs: str) -> bool:
@@ -115,7 +108,7 @@ def _fetch(repo: GitRepo, remote: str, *refspecs: str) -> bool:
         return True
     if "couldn't find remote ref" in proc.stderr:
         return False
-    raise GitError(f"cannot fetch from {remote!r}: {_last_line(proc.stderr)}")
+    raise GitError(f"cannot fetch from {remote!r}: {error_line(proc.stderr)}")
 
 
 def catch_up(repo: GitRepo, remote: str, branch: str) -> Plan | None:
@@ -148,7 +141,7 @@ def catch_up(repo: GitRepo, remote: str, branch: str) -> Plan | None:
     proc = repo.run("merge", "--ff-only", "--quiet", tracking, check=False)
     if proc.returncode != 0:
         raise GitError(
-            f"cannot fast-forward {branch!r} to {remote}/{branch}: {_last_line(proc.stderr)} "
+            f"cannot fast-forward {branch!r} to {remote}/{branch}: {error_line(proc.stderr)} "
             "(commit or stash your changes, then run again)"
         )
     return None

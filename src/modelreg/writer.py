@@ -19,7 +19,8 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelreg import leftovers, sync
 from modelreg.dating import tag_date
@@ -42,7 +43,54 @@ from modelreg.tags import RawTag
 from modelreg.transaction import Transaction, recover
 from modelreg.untrusted import check_no_links
 
+if TYPE_CHECKING:
+    from modelreg.replay import Plan
+
 log = logging.getLogger("modelreg")
+
+
+Redo = Callable[[GitRepo, "Plan"], object]
+"""Redoes a clone's overtaken writes on the remote tip (:func:`modelreg.redo.run`)."""
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How a write is made, as opposed to what it changes; every write command takes one.
+
+    ``message`` is the user's note for the tag and commit messages; ``push`` the Git remote
+    to publish to, ``None`` for a local write.  ``redo`` is what a ``push`` calls when this
+    clone's earlier unpublished writes were overtaken by the remote: the API layer hands it
+    down, so this machinery never imports the commands that redo them.  ``redo_of`` names
+    the commit a redone write redoes, in its ``Modelreg-Write`` trailer (redone writes never
+    push, so a redo never redoes).
+    """
+
+    message: str | None = None
+    push: str | None = None
+    redo: Redo | None = None
+    redo_of: str | None = None
+
+    def trailer(self, op: dict[str, Any]) -> dict[str, Any]:
+        """``op``, what the write did, as its commit's ``Modelreg-Write`` trailer says it."""
+        return op if self.redo_of is None else {**op, "redo_of": self.redo_of}
+
+
+LOCAL = WriteOptions()
+"""A local write without a note."""
+
+
+def not_a_registry(root: Path) -> NotARegistryError:
+    """The error of a write in a repository without ``registry.yaml`` (raise it)."""
+    return NotARegistryError(
+        f"{root} is not a modelreg registry (no {INDEX_FILE}): run `modelreg init` first"
+    )
+
+
+def require_commit(head: str | None) -> str:
+    """``head``, the commit a write builds on; a repository without one is not a registry."""
+    if head is None:
+        raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+    return head
 
 
 @dataclass
@@ -57,8 +105,6 @@ class Write:
 
     def snapshot(self, *paths: os.PathLike[str]) -> None:
         """Back up files before this write changes them (see :class:`Transaction`)."""
-        from pathlib import Path
-
         self.tx.snapshot(*(Path(p) for p in paths))
 
     def commit(self, paths: list[str], message: str, op: dict[str, Any] | None = None) -> str:
@@ -77,10 +123,7 @@ class Write:
         if commit is not None:
             self.tx.headline = message.splitlines()[0]
             self.tx.committed(commit, paths)
-        head = commit or parent
-        if head is None:
-            raise NotARegistryError("the repository has no commit: run `modelreg init` first")
-        return head
+        return require_commit(commit or parent)
 
     def save_index(self) -> None:
         if self.index.branch is None:
@@ -204,10 +247,7 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
             text = None  # init and index rebuild replace a file that is not even text
         if text is None:
             if need_index:
-                raise NotARegistryError(
-                    f"{repo.root} is not a modelreg registry (no {INDEX_FILE}): "
-                    "run `modelreg init` first"
-                )
+                raise not_a_registry(repo.root)
             index = IndexEditor("")
         elif need_index:
             _validate_whole(repo, text)
@@ -245,12 +285,13 @@ def _budget() -> float:
 def run_write(
     repo: GitRepo,
     body: Callable[[Write], T],
+    options: WriteOptions = LOCAL,
     *,
-    push: str | None = None,
     need_index: bool = True,
     proposal: bool = False,
 ) -> T:
-    """Run ``body`` as one all-or-nothing write; with ``push``, publish it to that remote.
+    """Run ``body`` as one all-or-nothing write; with ``options.push``, publish it to that
+    remote.
 
     A ``proposal`` (``register --no-tag``) makes no tag and may run on any branch: its
     ``push`` sends the bytes and the current branch, for a pull request.
@@ -261,6 +302,7 @@ def run_write(
     remote is fetched, and ``body`` runs again on the new tip (so it computes a fresh version
     number or stage counter), with jittered backoff, for up to :data:`PUSH_BUDGET` seconds.
     """
+    push = options.push
     if push is None:
         with writing(repo, need_index=need_index) as w:
             result = body(w)
@@ -272,7 +314,7 @@ def run_write(
             result = body(w)
             _publish_proposal(w, push, branch)
             return result
-    _catch_up(repo, push, branch)
+    _catch_up(repo, push, branch, options.redo)
     deadline = time.monotonic() + _budget()
     attempt = 0
     while True:
@@ -291,19 +333,24 @@ def run_write(
                     "again (MODELREG_PUSH_TIMEOUT sets the budget)"
                 ) from race
             time.sleep(random.uniform(0.05, min(2.0, 0.1 * 2 ** min(attempt, 5))))
-            _catch_up(repo, push, branch)
+            _catch_up(repo, push, branch, options.redo)
 
 
-def _catch_up(repo: GitRepo, remote: str, branch: str) -> None:
+def _catch_up(repo: GitRepo, remote: str, branch: str, redo: Redo | None) -> None:
     """Fetch and fast-forward; when this clone's own unpublished writes were overtaken,
     redo them on the remote tip (each as a write of its own, so outside this lock)."""
     with write_lock(repo.git_dir):
         _repair(repo)
         plan = sync.catch_up(repo, remote, branch)
-    if plan is not None:
-        from modelreg import redo
-
-        redo.run(repo, plan)
+    if plan is None:
+        return
+    if redo is None:
+        # Kept under refs/modelreg/redo: the next catch-up that can redo them resumes.
+        raise ConflictError(
+            f"this clone's unpublished writes were overtaken by {remote!r}: run "
+            f"`modelreg push --git-remote {remote}` to redo them on its tip, then run this again"
+        )
+    redo(repo, plan)
 
 
 def _publish_write(w: Write, remote: str, branch: str) -> None:
@@ -314,9 +361,7 @@ def _publish_write(w: Write, remote: str, branch: str) -> None:
     """
     repo, tx = w.repo, w.tx
     w.require_registry_branch()  # every --push publishes the registry branch
-    head = tx.new_head or tx.head
-    if head is None:
-        raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+    head = require_commit(tx.new_head or tx.head)
     try:
         older = [t for t in sync.unpublished_tags(repo, remote) if t not in tx.tags]
         new_regs = [commit for _, commit in _registrations(w)]
@@ -339,9 +384,7 @@ def _publish_write(w: Write, remote: str, branch: str) -> None:
 
 def _publish_proposal(w: Write, remote: str, branch: str) -> None:
     """A proposal's bytes to the DVC remote, then its branch (no tags) to the Git remote."""
-    head = w.tx.new_head or w.tx.head
-    if head is None:
-        raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+    head = require_commit(w.tx.new_head or w.tx.head)
     try:
         dvcio.push_data(w.repo.root, [head])
         sync.push_objects(w.repo, remote, branch, head, {}, [])
@@ -367,21 +410,21 @@ def _registrations(w: Write) -> list[tuple[str, str]]:
     return found
 
 
-def push(repo: GitRepo, remote: str = "origin") -> list[str]:
-    """Publish every registry tag the remote lacks (bytes first); returns the tags pushed.
+def push(repo: GitRepo, options: WriteOptions) -> list[str]:
+    """Publish every registry tag the remote ``options.push`` lacks (bytes first); returns
+    the tags pushed.
 
     A clone that is merely behind fetches and fast-forwards first; one whose own
-    unpublished writes were overtaken redoes them on the remote tip first."""
+    unpublished writes were overtaken redoes them on the remote tip first (``options.redo``)."""
+    remote = options.push or "origin"
     branch = sync.current_branch(repo)
-    _catch_up(repo, remote, branch)
+    _catch_up(repo, remote, branch, options.redo)
     with write_lock(repo.git_dir):
         _repair(repo)
         tags = sync.unpublished_tags(repo, remote)
         commits = sync.registration_commits(repo, tags)
         if commits:
             dvcio.push_data(repo.root, commits)
-        head = repo.head_commit()
-        if head is None:
-            raise NotARegistryError("the repository has no commit: run `modelreg init` first")
+        head = require_commit(repo.head_commit())
         sync.push_objects(repo, remote, branch, head, {}, tags)
         return tags

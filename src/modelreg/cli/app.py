@@ -1,5 +1,7 @@
 """The Typer application.  Each command parses its options, makes one library call and
-renders the record it gets back; :func:`main` is the one error funnel.
+renders the record it gets back.  Every command is registered through :func:`command`, which
+also funnels its :class:`RegistryError` into one line on stderr; :func:`main` catches what is
+raised outside a command (usage errors, callbacks).
 
 No ``from __future__ import annotations`` here on purpose: Typer reads every command's
 annotations at start-up, and string annotations would cost it hundreds of ``eval`` calls
@@ -12,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 import typer
 from typer.core import TyperCommand
@@ -22,26 +24,49 @@ from modelreg.cli.merge_command import merge_index as merge_index_command
 from modelreg.errors import InvalidInputError, RegistryError
 from modelreg.gitrepo import redact
 from modelreg.registry import Registry
+from modelreg.semver import Bump
 
 
 class _Command(TyperCommand):
-    """A command whose usage line names its arguments as ``NAME STAGE`` (Typer 0.28 writes
-    required ones as ``{NAME}``, which reads like a placeholder to fill in)."""
+    """A command whose help names each argument by its metavar alone: ``NAME STAGE`` in the
+    usage line and ``NAME  Model name.`` in the list, where Typer writes ``{NAME}`` and
+    ``NAME <str>``, which read like placeholders to fill in.
+
+    Both overrides are Click's documented extension points (``cls=``); what they rely on of
+    Typer is only the shape of a required argument's usage piece, ``{NAME}``, which
+    ``tests/test_cli_ux.py::test_help_names_arguments_plainly`` pins down."""
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = super().collect_usage_pieces(ctx)
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
 
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                # Every modelreg argument has a metavar; the type Typer appends says nothing.
+                arguments.append((param.metavar or record[0], record[1]))
+            else:
+                options.append(record)
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
+
+_APP_SETTINGS: dict[str, Any] = {"pretty_exceptions_enable": False, "rich_markup_mode": None}
 app = typer.Typer(
     name="modelreg",
     help="A Git-backed model registry: versions and stages are Git tags, bytes live in DVC.",
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    **_APP_SETTINGS,
 )
 index_app = typer.Typer(help="Maintain registry.yaml.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+_GROUP_NAMES = {id(index_app): "index"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,6 +131,23 @@ NameArg = Annotated[
     str,
     typer.Argument(metavar="NAME", help="Model name.", autocompletion=_completer(_complete_models)),
 ]
+StageArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="STAGE",
+        help="Stage, e.g. production.",
+        autocompletion=_completer(_complete_stages),
+    ),
+]
+HeldStageArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="STAGE",
+        help="A stage NAME holds now, e.g. production.",
+        autocompletion=_completer(_complete_held_stages),
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Override stage policies.")]
 ReadRepoOpt = Annotated[
     str,
     typer.Option(
@@ -158,6 +200,25 @@ CommitMessageOpt = Annotated[
 ]
 
 
+def _bump(value: str) -> Bump:
+    # A bad value is modelreg's one-line error (exit 1), not Typer's usage screen: the parser
+    # runs before the command, so main() reports it.
+    if value not in get_args(Bump):
+        raise InvalidInputError(f"invalid --bump {value!r}: use major, minor or patch")
+    return value  # type: ignore[return-value]
+
+
+BumpOpt = Annotated[
+    Bump,
+    typer.Option(
+        "--bump",
+        metavar="PART",
+        parser=_bump,
+        help="Which part to bump: major, minor or patch.",
+    ),
+]
+
+
 class Interrupted(BaseException):
     """Ctrl-C, raised past libraries that swallow KeyboardInterrupt into other errors."""
 
@@ -191,7 +252,7 @@ def _note(message: str) -> None:
     typer.echo(f"modelreg: note: {message}", err=True)
 
 
-def reports_errors(func: F) -> F:
+def _reports_errors(func: F) -> F:
     """Turn a :class:`RegistryError` into a one-line message on stderr and exit 1 (a JSON
     line when the command was asked for ``--json``)."""
 
@@ -203,6 +264,7 @@ def reports_errors(func: F) -> F:
             _fail(str(e), type(e).__name__, as_json=bool(kwargs.get("json")))
             raise typer.Exit(1) from None
 
+    wrapper.reports_errors = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 
@@ -249,16 +311,67 @@ def _registry(repo: str) -> Registry:
     return Registry(repo)
 
 
+GIT_REMOTE_WAS_REMOTE = ("remote", "git-remote")
+"""A write that can push: its ``--git-remote`` was once spelled ``--remote``."""
+
+
 def command(
-    name: str | None = None, context_settings: dict[str, Any] | None = None
+    name: str,
+    *,
+    renamed: tuple[str, str] | None = None,
+    group: typer.Typer | None = None,
 ) -> Callable[[F], F]:
-    """``app.command`` with modelreg's usage line (see :class:`_Command`)."""
-    return app.command(name, cls=_Command, context_settings=context_settings)
+    """Register a function as the command ``name`` (of ``group``, else of the application),
+    with modelreg's help layout (:class:`_Command`) and its error funnel: a
+    :class:`RegistryError` becomes one line on stderr and exit 1.  The only way commands
+    are registered, so none can miss the funnel.  ``renamed`` is ``(old, new)``: the option
+    ``--OLD`` still works as the deprecated spelling of ``--NEW``."""
+    parent = app if group is None else group
+    shown = name if group is None else f"{_GROUP_NAMES[id(group)]} {name}"
+    settings = _renamed(shown, *renamed) if renamed else None
+
+    def register(func: F) -> F:
+        funnelled = _reports_errors(func)
+        parent.command(name, cls=_Command, context_settings=settings)(funnelled)
+        if group is None:
+            _TOP_LEVEL[name] = (funnelled, settings)
+        return func
+
+    return register
 
 
-def pushing_command(name: str) -> Callable[[F], F]:
-    """A write that can push: its ``--git-remote`` was once spelled ``--remote``."""
-    return command(name, _renamed(name, "remote", "git-remote"))
+_TOP_LEVEL: dict[str, tuple[Callable[..., Any], dict[str, Any] | None]] = {}
+"""Each top-level command as :func:`command` registered it, for :func:`_cli_for`."""
+
+
+def _cli_for(args: Sequence[str]) -> tuple[typer.Typer, list[str], str | None]:
+    """The application to run ``args`` with, the arguments to give it and its program name.
+
+    Typer builds every command of an application (signatures, parameters) before it parses
+    a single argument, and builds their type adapters as it parses; a command line that
+    starts with a top-level command needs only that one.  So such a line runs a one-command
+    application of it, named ``modelreg NAME`` as it would be inside the whole one (the same
+    help, usage line and errors); everything else (``--help``, ``--version``, ``index``,
+    shell completion) runs the whole application."""
+    first = args[0] if args else ""
+    if first not in _TOP_LEVEL or _COMPLETING:
+        return app, list(args), None
+    func, settings = _TOP_LEVEL[first]
+    # Completion is installed through the whole application (`modelreg --install-completion`).
+    one = typer.Typer(add_completion=False, **_APP_SETTINGS)
+    one.command(first, cls=_Command, context_settings=settings)(func)
+    return one, list(args[1:]), f"{_program_name()} {first}"
+
+
+def _program_name() -> str:
+    """What the usage line calls the program: ``modelreg``, or ``python -m modelreg``."""
+    script = os.path.basename(sys.argv[0]) if sys.argv else "modelreg"
+    return "python -m modelreg" if script == "__main__.py" else script
+
+
+def _push_to(push: bool, git_remote: str) -> str | None:
+    """The Git remote a write publishes to: ``--git-remote`` with ``--push``, else none."""
+    return git_remote if push else None
 
 
 def _time_option(flag: str, help_text: str) -> Any:
@@ -277,18 +390,10 @@ def _instant(value: str | None, flag: str) -> Any:
 # -- reads ---------------------------------------------------------------------------------
 
 
-@command()
-@reports_errors
+@command("which")
 def which(
     name: NameArg,
-    stage: Annotated[
-        str,
-        typer.Argument(
-            metavar="STAGE",
-            help="Stage, e.g. production.",
-            autocompletion=_completer(_complete_stages),
-        ),
-    ],
+    stage: StageArg,
     at: Annotated[
         str | None, _time_option("--at", "The version that held STAGE at this instant")
     ] = None,
@@ -305,8 +410,7 @@ def which(
     )
 
 
-@command()
-@reports_errors
+@command("latest")
 def latest(name: NameArg, repo: ReadRepoOpt = ".", json: JsonOpt = False) -> None:
     """Print the latest (greatest active) version of NAME."""
     reg = _registry(repo)
@@ -314,7 +418,6 @@ def latest(name: NameArg, repo: ReadRepoOpt = ".", json: JsonOpt = False) -> Non
 
 
 @command("list")
-@reports_errors
 def list_(
     at: Annotated[
         str | None, _time_option("--at", "Each model's holders and latest at this instant")
@@ -335,8 +438,7 @@ def list_(
     typer.echo(render.model_list(rows, [*order, *in_promotion_order(used, order)]))
 
 
-@command()
-@reports_errors
+@command("show")
 def show(
     ref: Annotated[
         str,
@@ -362,8 +464,7 @@ def show(
         typer.echo(render.to_json(detail) if json else render.model_detail(detail))
 
 
-@command()
-@reports_errors
+@command("history")
 def history(
     name: Annotated[
         str | None,
@@ -386,8 +487,7 @@ def history(
     typer.echo(render.to_json(events) if json else render.events(events))
 
 
-@command()
-@reports_errors
+@command("search")
 def search(
     expr: Annotated[
         list[str] | None,
@@ -406,8 +506,7 @@ def search(
     typer.echo(render.to_json(rows) if json else render.search_rows(rows))
 
 
-@command()
-@reports_errors
+@command("compare")
 def compare(
     name: NameArg,
     v1: Annotated[
@@ -430,8 +529,7 @@ def compare(
     typer.echo(render.to_json(result) if json else render.comparison(result))
 
 
-@command()
-@reports_errors
+@command("get")
 def get(
     ref: Annotated[
         str,
@@ -477,8 +575,7 @@ def get(
 # -- writes --------------------------------------------------------------------------------
 
 
-@command(context_settings=_renamed("init", "remote", "dvc-remote"))
-@reports_errors
+@command("init", renamed=("remote", "dvc-remote"))
 def init(
     dvc_remote: Annotated[
         str | None,
@@ -512,7 +609,7 @@ def init(
     from modelreg.values import parse_pairs
 
     options = parse_pairs(remote_config or [], "remote-config")
-    pushed_to = git_remote if push else None
+    pushed_to = _push_to(push, git_remote)
     reg = _registry(repo)
     if dvc_remote is not None and reg.is_initialized:
         if stages is not None:
@@ -535,8 +632,7 @@ def init(
     typer.echo(render.safe(f"Initialized modelreg registry in {path.parent}"))
 
 
-@pushing_command("register")
-@reports_errors
+@command("register", renamed=GIT_REMOTE_WAS_REMOTE)
 def register(
     name: NameArg,
     path: Annotated[
@@ -565,10 +661,7 @@ def register(
     label: Annotated[
         list[str] | None, typer.Option("--label", metavar="LABEL", help="Label (repeatable).")
     ] = None,
-    bump: Annotated[
-        str,
-        typer.Option("--bump", metavar="PART", help="Which part to bump: major, minor or patch."),
-    ] = "minor",
+    bump: BumpOpt = "minor",
     version: Annotated[
         str | None,
         typer.Option("--version", metavar="VERSION", help="Explicit version, vX.Y.Z."),
@@ -592,9 +685,6 @@ def register(
     """Track PATH with DVC, record it in registry.yaml, commit, and tag NAME@vX.Y.Z."""
     from modelreg.values import metrics_from, params_from
 
-    if bump not in ("major", "minor", "patch"):
-        raise InvalidInputError(f"invalid --bump {bump!r}: use major, minor or patch")
-    bump_part: Literal["major", "minor", "patch"] = bump  # type: ignore[assignment]
     metrics = metrics_from(pairs=metric or [], files=metrics_file or [])
     params = params_from(pairs=param or [], files=params_file or [])
     mv = _registry(repo).register(
@@ -604,18 +694,17 @@ def register(
         params=params,
         description=description,
         labels=label,
-        bump=bump_part,
+        bump=bump,
         version=version,
         message=message,
         allow_unchanged=allow_unchanged,
-        push=git_remote if push else None,
+        push=_push_to(push, git_remote),
         no_tag=no_tag,
     )
     typer.echo(mv.version)
 
 
-@pushing_command("promote")
-@reports_errors
+@command("promote", renamed=GIT_REMOTE_WAS_REMOTE)
 def promote(
     name: NameArg,
     version: Annotated[
@@ -626,13 +715,8 @@ def promote(
             autocompletion=_completer(_complete_promotable),
         ),
     ],
-    stage: Annotated[
-        str,
-        typer.Argument(
-            metavar="STAGE", help="Stage to assign.", autocompletion=_completer(_complete_stages)
-        ),
-    ],
-    force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
+    stage: StageArg,
+    force: ForceOpt = False,
     no_tag: Annotated[
         bool, typer.Option("--no-tag", help="Only edit registry.yaml, for a pull request.")
     ] = False,
@@ -655,28 +739,24 @@ def promote(
     if no_tag:
         if push:
             raise InvalidInputError("--no-tag with --push: push the branch and open a PR")
-        where = reg.propose(name, version, stage, branch=branch, message=message, force=force)
-        target = f"branch {branch} ({where[:12]})" if branch else where
+        proposal = reg.propose(name, version, stage, branch=branch, message=message, force=force)
+        target = (
+            f"branch {proposal.branch} ({(proposal.commit or '')[:12]})"
+            if proposal.branch
+            else proposal.path
+        )
         typer.echo(render.safe(f"{name} {version} proposed for {stage} in {target}"))
         return
     change = reg.promote(
-        name, version, stage, message=message, force=force, push=git_remote if push else None
+        name, version, stage, message=message, force=force, push=_push_to(push, git_remote)
     )
     typer.echo(f"{change.name} {change.version} -> {change.stage} ({change.tag})")
 
 
-@pushing_command("demote")
-@reports_errors
+@command("demote", renamed=GIT_REMOTE_WAS_REMOTE)
 def demote(
     name: NameArg,
-    stage: Annotated[
-        str,
-        typer.Argument(
-            metavar="STAGE",
-            help="Stage to unassign.",
-            autocompletion=_completer(_complete_held_stages),
-        ),
-    ],
+    stage: HeldStageArg,
     force: Annotated[
         bool, typer.Option("--force", help="Override allow_empty: false for this stage.")
     ] = False,
@@ -687,14 +767,13 @@ def demote(
 ) -> None:
     """Unassign the current holder of STAGE; print what holds it now."""
     change = _registry(repo).demote(
-        name, stage, message=message, push=git_remote if push else None, force=force
+        name, stage, message=message, push=_push_to(push, git_remote), force=force
     )
     now = change.holder or "nothing"
     typer.echo(f"{change.name} {change.version} removed from {change.stage}; it now holds {now}")
 
 
-@command(context_settings=_renamed("check", "remote", "verify-remote"))
-@reports_errors
+@command("check", renamed=("remote", "verify-remote"))
 def check(
     verify_remote: Annotated[
         bool,
@@ -751,8 +830,7 @@ def check(
         raise typer.Exit(1)
 
 
-@pushing_command("apply")
-@reports_errors
+@command("apply", renamed=GIT_REMOTE_WAS_REMOTE)
 def apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the tags it would create; create none.")
@@ -775,7 +853,7 @@ def apply(
     changes = _registry(repo).apply(
         dry_run=dry_run,
         message=message,
-        push=git_remote if push else None,
+        push=_push_to(push, git_remote),
         adopt=adopt,
         revert=revert,
     )
@@ -791,18 +869,10 @@ def apply(
         typer.echo("Nothing to apply: the tags match registry.yaml")
 
 
-@pushing_command("rollback")
-@reports_errors
+@command("rollback", renamed=GIT_REMOTE_WAS_REMOTE)
 def rollback(
     name: NameArg,
-    stage: Annotated[
-        str,
-        typer.Argument(
-            metavar="STAGE",
-            help="Stage to roll back.",
-            autocompletion=_completer(_complete_held_stages),
-        ),
-    ],
+    stage: HeldStageArg,
     to: Annotated[
         str | None,
         typer.Option(
@@ -812,7 +882,7 @@ def rollback(
             autocompletion=_completer(_complete_active_versions),
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Override stage policies.")] = False,
+    force: ForceOpt = False,
     message: MessageOpt = None,
     push: PushOpt = False,
     git_remote: GitRemoteOpt = "origin",
@@ -820,13 +890,12 @@ def rollback(
 ) -> None:
     """Give STAGE back to the version that held it before the current holder."""
     change = _registry(repo).rollback(
-        name, stage, to=to, message=message, push=git_remote if push else None, force=force
+        name, stage, to=to, message=message, push=_push_to(push, git_remote), force=force
     )
     typer.echo(f"{change.name} {change.stage} -> {change.version} ({change.tag})")
 
 
-@pushing_command("deprecate")
-@reports_errors
+@command("deprecate", renamed=GIT_REMOTE_WAS_REMOTE)
 def deprecate(
     name: NameArg,
     version: Annotated[
@@ -843,14 +912,11 @@ def deprecate(
     repo: RepoOpt = ".",
 ) -> None:
     """Deregister one version, or deprecate the whole model."""
-    tag = _registry(repo).deprecate(
-        name, version, message=message, push=git_remote if push else None
-    )
+    tag = _registry(repo).deprecate(name, version, message=message, push=_push_to(push, git_remote))
     typer.echo(tag)
 
 
-@pushing_command("push")
-@reports_errors
+@command("push", renamed=GIT_REMOTE_WAS_REMOTE)
 def push_(git_remote: GitRemoteOpt = "origin", repo: RepoOpt = ".") -> None:
     """Push artifacts to the DVC remote, then the branch and registry tags in one atomic push."""
     tags = _registry(repo).push(git_remote)
@@ -858,10 +924,7 @@ def push_(git_remote: GitRemoteOpt = "origin", repo: RepoOpt = ".") -> None:
     typer.echo(render.safe(f"Pushed {len(tags)} tag(s) to {redact(git_remote)}{listed}"))
 
 
-@index_app.command(
-    "rebuild", cls=_Command, context_settings=_renamed("index rebuild", "remote", "git-remote")
-)
-@reports_errors
+@command("rebuild", group=index_app, renamed=GIT_REMOTE_WAS_REMOTE)
 def index_rebuild(
     message: CommitMessageOpt = None,
     push: PushOpt = False,
@@ -869,18 +932,17 @@ def index_rebuild(
     repo: RepoOpt = ".",
 ) -> None:
     """Rewrite registry.yaml from the tags alone and commit it."""
-    index = _registry(repo).rebuild_index(message=message, push=git_remote if push else None)
-    count = sum(len(m.versions) for m in index.models.values())
+    rebuilt = _registry(repo).rebuild_index(message=message, push=_push_to(push, git_remote))
     typer.echo(
-        f"Rebuilt registry.yaml: {_count(len(index.models), 'model')}, {_count(count, 'version')}"
+        f"Rebuilt registry.yaml: {_count(rebuilt.models, 'model')}, "
+        f"{_count(rebuilt.versions, 'version')}"
     )
 
 
 # -- the registry as web pages -------------------------------------------------------------
 
 
-@command()
-@reports_errors
+@command("site")
 def site(
     out: Annotated[
         str,
@@ -908,8 +970,7 @@ def site(
     )
 
 
-@command()
-@reports_errors
+@command("ui")
 def ui(
     port: Annotated[
         int,
@@ -938,7 +999,7 @@ def ui(
 
 
 # The git merge driver for registry.yaml (`.gitattributes`: `/registry.yaml merge=modelreg`).
-# Not wrapped in reports_errors: the driver reports its own conflicts and exit codes.
+# It reports its own conflicts and exit codes; the funnel only catches what it does not.
 command("merge-index")(merge_index_command)
 
 
@@ -963,14 +1024,6 @@ def _show_core_notes() -> None:
     logger.propagate = False
 
 
-def _usage_error(e: Exception) -> int | None:
-    """The exit code of a command-line usage error (a missing argument, an unknown option,
-    a bad value), ``None`` for any other exception.  Typer's errors are recognised by
-    their interface (``exit_code`` and ``show``): its exception classes are not public."""
-    code = getattr(e, "exit_code", None)
-    return code if isinstance(code, int) and callable(getattr(e, "show", None)) else None
-
-
 def main() -> None:
     """Console entry point: exit 0, 1 (registry error), 2 (usage) or 130 (Ctrl-C).
 
@@ -982,8 +1035,9 @@ def main() -> None:
     os.environ.setdefault("GTO_NO_ANALYTICS", "1")
     as_json = _asks_for_json(sys.argv[1:])
     try:
+        cli, args, prog_name = _cli_for(sys.argv[1:])
         # Not standalone: usage errors come back here, to be reported as JSON when asked.
-        code = app(standalone_mode=False)
+        code = cli(args=args, prog_name=prog_name, standalone_mode=False)
     except Interrupted:
         _fail("interrupted; nothing was left half-written", "interrupted", as_json=as_json)
         sys.exit(130)
@@ -993,16 +1047,20 @@ def main() -> None:
     except typer.Abort:
         _fail("aborted", "aborted", as_json=as_json)
         sys.exit(1)
-    except Exception as e:
-        usage = _usage_error(e)
-        if usage is not None:
-            if as_json:
-                kind = "usage" if usage == 2 else type(e).__name__
-                shown = e.format_message() if hasattr(e, "format_message") else str(e)
-                _fail(shown, kind, as_json=True)
+    except typer.TyperException as e:
+        # A usage error (a missing argument, an unknown option, a bad value: exit 2).
+        if as_json:
+            kind = "usage" if e.exit_code == 2 else type(e).__name__
+            _fail(e.format_message(), kind, as_json=True)
+        else:
+            # Typer's own rendering: the usage line, the --help hint and the error.
+            show = getattr(e, "show", None)
+            if callable(show):
+                show()
             else:
-                e.show()  # type: ignore[attr-defined]
-            sys.exit(usage)
+                _fail(e.format_message(), type(e).__name__)
+        sys.exit(e.exit_code)
+    except Exception as e:
         # A bug, not a user error: still one line, with a way to get the details.
         if os.environ.get("MODELREG_DEBUG"):
             raise
