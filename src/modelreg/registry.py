@@ -16,7 +16,7 @@ from modelreg import queries
 from modelreg.errors import InvalidInputError, NotARegistryError
 from modelreg.gitrepo import GitRepo, TagReader, redact
 from modelreg.grammar import Reference, parse_reference, tag_patterns
-from modelreg.index_header import INDEX_FILE
+from modelreg.index.header import INDEX_FILE
 from modelreg.records import (
     AppliedChange,
     Comparison,
@@ -33,7 +33,7 @@ from modelreg.timespec import instant, shown
 
 if TYPE_CHECKING:
     from modelreg.checks import Report
-    from modelreg.index import Index
+    from modelreg.index.schema import Index
     from modelreg.registration import DvcRemoteChange
 
 
@@ -167,14 +167,14 @@ class Registry:
         """The registry's stages when a local ``registry.yaml`` names them (header only)."""
         if self._local is None or not (self._local.root / "registry.yaml").is_file():
             return None
-        from modelreg.index_header import read_stage_order
+        from modelreg.index.header import read_stage_order
 
         return list(read_stage_order(self._local.root))
 
     def stage_order(self) -> list[str]:
         """The registry's stages in promotion order: ``stages:`` in ``registry.yaml``, else
         (and for a registry read by URL) dev, staging, production."""
-        from modelreg.index_header import DEFAULT_STAGES, read_stage_order
+        from modelreg.index.header import DEFAULT_STAGES, read_stage_order
 
         if self._local is None:
             return list(DEFAULT_STAGES)
@@ -185,7 +185,7 @@ class Registry:
         names = list(stages)
         if len(names) < 2:
             return names  # nothing to order: no need to read registry.yaml
-        from modelreg.index_header import in_promotion_order
+        from modelreg.index.header import in_promotion_order
 
         return in_promotion_order(names, self.stage_order())
 
