@@ -66,7 +66,12 @@ def test_the_shipped_schema_is_the_one_the_models_generate() -> None:
         ),
         ("stages: [dev, 7]\n", 1, ("stages", 1), "expected a string, got 7"),
         ("models:\n  m: [a]\n", 2, ("models", "m"), "expected a mapping, got ['a']"),
-        ("models:\n  m:\n    labels: [x]\n\n  n: 5\n", 5, ("models", "n"), "expected a mapping, got 5"),
+        (
+            "models:\n  m:\n    labels: [x]\n\n  n: 5\n",
+            5,
+            ("models", "n"),
+            "expected a mapping, got 5",
+        ),
     ],
 )
 def test_errors_carry_line_loc_problem_and_hint(
@@ -229,9 +234,7 @@ def test_every_write_keeps_the_schema_line(registry: Registry, repo: Path) -> No
     assert index.read_text().startswith(modeline)
 
 
-def test_a_stale_schema_copy_is_refreshed_by_the_next_write(
-    registry: Registry, repo: Path
-) -> None:
+def test_a_stale_schema_copy_is_refreshed_by_the_next_write(registry: Registry, repo: Path) -> None:
     (repo / SCHEMA).write_text("{}\n")
     git(repo, "commit", "-qam", "an older modelreg's schema")
     write_model(repo, "a")
