@@ -17,7 +17,7 @@ What the repository holds (see bench/README.md):
   tags' dates (by URL, tag names alone cannot answer);
 * tagger dates strictly increasing per model (and globally);
 * a final commit with ``registry.yaml`` (``stages: [dev, staging, prod]``), written with
-  ``modelreg.index.dump_index`` so it matches what ``modelreg index rebuild`` produces;
+  ``modelreg.index.serialise.dump_index`` so it matches what ``modelreg index rebuild`` produces;
 * refs packed with ``git pack-refs --all``, as in a fresh clone.
 
 So a registry of M x V has M*V + 4*M tags: 140, 1,400 and 10,400 for 10x10, 100x10, 100x100.
@@ -303,7 +303,8 @@ def build(
 def _index_text(layout: Layout, records: Mapping[str, Sequence[object]]) -> str | None:
     """registry.yaml text via modelreg.index (``None`` if its API is not what we expect)."""
     try:
-        from modelreg.index import Index, ModelEntry, VersionEntry, dump_index, format_time
+        from modelreg.index.schema import Index, ModelEntry, VersionEntry, format_time
+        from modelreg.index.serialise import dump_index
     except ImportError:
         return None
     try:
@@ -330,7 +331,8 @@ def _index_text(layout: Layout, records: Mapping[str, Sequence[object]]) -> str 
         return dump_index(index)
     except Exception as e:  # noqa: BLE001 - fall back to `modelreg index rebuild`
         print(
-            f"synth: index.py API changed ({e!r}); using `modelreg index rebuild`", file=sys.stderr
+            f"synth: modelreg.index API changed ({e!r}); using `modelreg index rebuild`",
+            file=sys.stderr,
         )
         return None
 

@@ -17,6 +17,7 @@ import yaml
 from tests.helpers import VENV_BIN, git, modelreg, snapshot, write_model
 
 from modelreg import PolicyError, Registry, clock
+from modelreg.index.schemafile import MODELINE
 
 pytestmark = pytest.mark.slow
 
@@ -182,7 +183,8 @@ def test_a_registry_without_a_branch_learns_it_on_its_first_write(
     git(repo, "commit", "-q", "-m", "an older registry", "--", "registry.yaml")
     proc = modelreg(repo, "promote", "churn", "v1.1.0", "staging")
     assert proc.returncode == 0 and "recorded `branch: main`" in proc.stderr
-    assert (repo / "registry.yaml").read_text().startswith("branch: main\n")
+    # Below the `$schema` line, which stays the first.
+    assert (repo / "registry.yaml").read_text().startswith(MODELINE + "branch: main\n")
     again = modelreg(repo, "promote", "churn", "v1.1.0", "dev")
     assert "recorded" not in again.stderr  # said once
 

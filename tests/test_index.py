@@ -6,16 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from modelreg.errors import IndexError_
-from modelreg.index import (
-    Index,
-    ModelEntry,
-    VersionEntry,
-    dump_index,
-    parse_index,
-    write_index,
-)
-from modelreg.index_header import read_stage_order
+from modelreg.errors import InvalidIndexError
+from modelreg.index.editor import IndexEditor
+from modelreg.index.header import read_stage_order
+from modelreg.index.parse import parse_index
+from modelreg.index.schema import Index, ModelEntry, VersionEntry
+from modelreg.index.serialise import dump_index, write_index
 
 
 def sample() -> Index:
@@ -103,7 +99,7 @@ def test_write_keeps_file_mode_and_is_idempotent(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_index_is_one_line_with_location(text: str, pattern: str) -> None:
-    with pytest.raises(IndexError_, match=pattern) as e:
+    with pytest.raises(InvalidIndexError, match=pattern) as e:
         parse_index(text)
     assert "\n" not in str(e.value)
 
@@ -119,8 +115,6 @@ def test_stage_order_is_read_from_the_header_only(tmp_path: Path) -> None:
 
 
 def test_editor_rewrites_one_model_and_keeps_the_rest_byte_for_byte() -> None:
-    from modelreg.index import IndexEditor
-
     text = dump_index(sample())
     editor = IndexEditor(text)
     editor.entry("churn").stages["production"] = "v1.10.0"
@@ -135,8 +129,6 @@ def test_editor_rewrites_one_model_and_keeps_the_rest_byte_for_byte() -> None:
 
 
 def test_editor_falls_back_to_a_full_parse_for_hand_written_layouts() -> None:
-    from modelreg.index import IndexEditor
-
     flow = "stages: [dev, prod]\nmodels: {churn: {path: m.pkl, stages: {prod: v1.0.0}}}\n"
     editor = IndexEditor(flow)
     assert editor.entry("churn").stages == {"prod": "v1.0.0"}
@@ -148,9 +140,7 @@ def test_editor_falls_back_to_a_full_parse_for_hand_written_layouts() -> None:
 
 
 def test_editor_reports_the_file_line_of_a_bad_block() -> None:
-    from modelreg.index import IndexEditor
-
     text = dump_index(sample()).replace("size: 1\n", "size: one\n")
     line = text.splitlines().index("        size: one") + 1
-    with pytest.raises(IndexError_, match=rf"registry.yaml:{line}: models.churn.versions"):
+    with pytest.raises(InvalidIndexError, match=rf"registry.yaml:{line}: models.churn.versions"):
         IndexEditor(text).entry("churn")

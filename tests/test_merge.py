@@ -4,7 +4,6 @@ entry point and command, installing it, and real `git merge` / `git pull --rebas
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import shlex
 import subprocess
@@ -23,14 +22,9 @@ from modelreg import Registry
 from modelreg.cli.merge_command import merge_index as merge_index_command
 from modelreg.errors import InvalidInputError
 from modelreg.gitrepo import GitRepo
-from modelreg.index import (
-    Index,
-    ModelEntry,
-    StagePolicy,
-    VersionEntry,
-    dump_index,
-    parse_index,
-)
+from modelreg.index.parse import parse_index
+from modelreg.index.schema import Index, ModelEntry, StagePolicy, VersionEntry
+from modelreg.index.serialise import dump_index
 from modelreg.merge import (
     ATTRIBUTES_LINE,
     CONFLICT_PREFIX,
@@ -372,10 +366,11 @@ def test_policy_order_is_kept_as_the_side_that_changed_it_wrote_it() -> None:
 def test_every_top_level_field_is_merged() -> None:
     # Fields added to Index later (a string such as `branch:`) are merged, not dropped.
     extra = [
-        f.name
-        for f in dataclasses.fields(Index)
-        if f.name not in ("stages", "policy", "models") and "str" in str(f.type)
+        name
+        for name, f in Index.model_fields.items()
+        if name not in ("stages", "policy", "models") and "str" in str(f.annotation)
     ]
+    assert extra == ["branch"]
     for name in extra:
 
         def set_field(index: Index, name: str = name) -> None:
@@ -542,7 +537,11 @@ def canonical(text: str) -> str:
     sorted, for comparing merges made in either direction."""
     index = parse_index(text)
     index.policy = {
-        s: StagePolicy(rule.requires, dict(sorted(rule.metrics.items())), rule.allow_empty)
+        s: StagePolicy(
+            requires=rule.requires,
+            metrics=dict(sorted(rule.metrics.items())),
+            allow_empty=rule.allow_empty,
+        )
         for s, rule in sorted(index.policy.items())
     }
     return dump_index(index)

@@ -302,7 +302,7 @@ def test_check_names_the_tag_form(registry: Registry, repo: Path) -> None:
     (repo / "registry.yaml").write_text(text.replace("tag: dir/sub=churn@", "tag: dir/sub:churn@"))
     problems = [str(p) for p in registry.check().problems]
     assert problems == [
-        "registry.yaml:8: dir/sub:churn v1.0.0: names: tag 'dir/sub:churn@v1.0.0' should be "
+        "registry.yaml:9: dir/sub:churn v1.0.0: names: tag 'dir/sub:churn@v1.0.0' should be "
         "dir/sub=churn@v1.0.0"
     ]
 

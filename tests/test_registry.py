@@ -37,6 +37,7 @@ def test_init_creates_a_committed_registry(repo: Path) -> None:
         ".dvc/config",
         ".dvcignore",
         ".gitattributes",
+        ".modelreg/registry.schema.json",  # editors validate registry.yaml with it
         "registry.yaml",
     ]
     assert git(repo, "status", "--porcelain") == ""

@@ -37,7 +37,7 @@ _EXPORTS = {
     "ConflictError": "modelreg.errors",
     "DvcError": "modelreg.errors",
     "GitError": "modelreg.errors",
-    "IndexError_": "modelreg.errors",
+    "InvalidIndexError": "modelreg.errors",
     "IntegrityError": "modelreg.errors",
     "InvalidInputError": "modelreg.errors",
     "NotARegistryError": "modelreg.errors",
@@ -55,8 +55,8 @@ __all__ = [
     "DvcRemoteChange",
     "Event",
     "GitError",
-    "IndexError_",
     "IntegrityError",
+    "InvalidIndexError",
     "InvalidInputError",
     "LibraryVersionWarning",
     "ModelDetail",
@@ -84,6 +84,18 @@ def __getattr__(name: str) -> Any:
         from importlib.metadata import version
 
         return version("modelreg")
+    if name == "IndexError_":
+        # Deprecated, and not cached: every use warns.
+        import warnings
+
+        warnings.warn(
+            "modelreg.IndexError_ is deprecated: use modelreg.InvalidIndexError",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from modelreg.errors import InvalidIndexError
+
+        return InvalidIndexError
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'modelreg' has no attribute {name!r}")
@@ -101,8 +113,8 @@ if TYPE_CHECKING:
         ConflictError,
         DvcError,
         GitError,
-        IndexError_,
         IntegrityError,
+        InvalidIndexError,
         InvalidInputError,
         NotARegistryError,
         NotFoundError,
@@ -126,3 +138,5 @@ if TYPE_CHECKING:
     )
     from modelreg.registration import DvcRemoteChange
     from modelreg.registry import Registry
+
+    IndexError_ = InvalidIndexError  # deprecated name, see __getattr__

@@ -12,19 +12,14 @@ from typing import TYPE_CHECKING
 from modelreg import drift, policy
 from modelreg.drift import PairState
 from modelreg.dvcstore.hashing import MD5
-from modelreg.errors import IndexError_, InvalidInputError, RegistryError
+from modelreg.errors import InvalidIndexError, InvalidInputError, RegistryError
 from modelreg.gitrepo import GitRepo
 from modelreg.grammar import TagName, format_tag, is_model_name, is_name
-from modelreg.index import (
-    INDEX_FILE,
-    Index,
-    ModelEntry,
-    VersionEntry,
-    compose,
-    node_line,
-    parse_index,
-    read_index_text,
-)
+from modelreg.index.files import read_index_text
+from modelreg.index.header import INDEX_FILE
+from modelreg.index.lines import compose, node_line
+from modelreg.index.parse import parse_index
+from modelreg.index.schema import Index, ModelEntry, VersionEntry
 from modelreg.queries import all_states, version_record, with_artifact
 from modelreg.records import EventKind
 from modelreg.semver import is_version
@@ -83,7 +78,7 @@ def check(
     report = Report(strict=strict)
     try:
         text = read_index_text(repo.root)
-    except IndexError_ as e:
+    except InvalidIndexError as e:
         # Not UTF-8, or not a regular file: reported like any other problem of the file, so
         # `check --json` still answers with {"ok": false, "problems": [...]}.
         report.problems.append(_problem("file", e))
@@ -93,7 +88,7 @@ def check(
         return report
     try:
         index = parse_index(text)
-    except IndexError_ as e:
+    except InvalidIndexError as e:
         report.problems.append(_problem("schema", e))
         return report
     report.models = len(index.models)
@@ -153,12 +148,9 @@ def _redo(name: str, event: TagEvent) -> str:
     return f"unassign it again: `modelreg demote {name} {stage}`"
 
 
-def _problem(rule: str, error: IndexError_) -> Problem:
-    """``registry.yaml:LINE: message`` split into a problem's line and message."""
-    detail = str(error).removeprefix(INDEX_FILE)
-    line = int(detail[1:].split(":")[0]) if detail[1:].split(":")[0].isdigit() else None
-    message = detail.split(": ", 1)[1] if line else detail.lstrip(": ")
-    return Problem(rule, message, line)
+def _problem(rule: str, error: InvalidIndexError) -> Problem:
+    """The file's error as a problem: its line, and its message after the location."""
+    return Problem(rule, error.detail, error.line, file=error.source)
 
 
 class _Locator:

@@ -28,9 +28,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from modelreg.errors import IndexError_
+from modelreg.errors import InvalidIndexError
 from modelreg.gitrepo import GitRepo
-from modelreg.index import INDEX_FILE, Index, IndexEditor, ModelEntry
+from modelreg.index.editor import IndexEditor
+from modelreg.index.header import INDEX_FILE
+from modelreg.index.schema import Index, ModelEntry
 from modelreg.records import EventKind
 from modelreg.state import ModelState
 
@@ -91,7 +93,7 @@ def index_history(
         blob = repo.show_file(commit, INDEX_FILE)
         try:
             editor = IndexEditor(blob.decode("utf-8", "replace")) if blob is not None else None
-        except IndexError_:  # an old revision that does not parse says nothing
+        except InvalidIndexError:  # an old revision that does not parse says nothing
             editor = None
         yield commit, int(when), editor
 
@@ -103,7 +105,7 @@ def entry_at(editor: IndexEditor | None, model: str) -> ModelEntry | None:
         return None
     try:
         return editor.entry(model)
-    except IndexError_:
+    except InvalidIndexError:
         return None
 
 

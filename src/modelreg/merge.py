@@ -17,7 +17,6 @@ Git runs it as ``modelreg merge-index %O %A %B`` (base, ours, theirs) when
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import re
 import sys
@@ -25,20 +24,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from modelreg.errors import IndexError_, RegistryError
+from modelreg.errors import InvalidIndexError, RegistryError
 from modelreg.gitrepo import GitRepo
-from modelreg.index import (
-    INDEX_FILE,
-    Index,
-    ModelEntry,
-    StagePolicy,
-    VersionEntry,
-    _split_models,
-    dump_index,
-    dump_model_block,
-    parse_index,
-    write_atomic,
-)
+from modelreg.index.files import write_atomic
+from modelreg.index.header import INDEX_FILE
+from modelreg.index.layout import preamble, split_models
+from modelreg.index.parse import parse_index
+from modelreg.index.schema import Index, ModelEntry, StagePolicy, VersionEntry
+from modelreg.index.serialise import dump_index, dump_model_block
 from modelreg.untrusted import check_no_links
 
 DRIVER: Final = "modelreg"
@@ -91,9 +84,9 @@ def _key(value: object) -> object:
         return ("dict", tuple(sorted((str(k), _key(v)) for k, v in value.items())))
     if isinstance(value, StagePolicy):
         return ("policy", _key(value.requires), _ordered(value.metrics), value.allow_empty)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = dataclasses.fields(value)
-        return (type(value).__name__, tuple((f.name, _key(getattr(value, f.name))) for f in fields))
+    if isinstance(value, VersionEntry | ModelEntry | Index):
+        fields = type(value).model_fields
+        return (type(value).__name__, tuple((f, _key(getattr(value, f))) for f in fields))
     return ("other", repr(value))
 
 
@@ -147,11 +140,7 @@ def _show(value: object) -> str:
 
 
 def _differing(a: VersionEntry, b: VersionEntry) -> str:
-    names = [
-        f.name
-        for f in dataclasses.fields(VersionEntry)
-        if not _same(getattr(a, f.name), getattr(b, f.name))
-    ]
+    names = [f for f in VersionEntry.model_fields if not _same(getattr(a, f), getattr(b, f))]
     return ", ".join(names)
 
 
@@ -203,15 +192,15 @@ class _Merger:
         Field by field from the dataclass, so a field added to :class:`Index` later is
         merged rather than dropped."""
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(Index):
-            if f.name == "models":
+        for f in Index.model_fields:
+            if f == "models":
                 continue
-            b = ABSENT if base is None else getattr(base, f.name)
-            o, t = getattr(ours, f.name), getattr(theirs, f.name)
-            if f.name == "policy":
-                values[f.name] = self.policy({} if base is None else base.policy, o, t)
+            b = ABSENT if base is None else getattr(base, f)
+            o, t = getattr(ours, f), getattr(theirs, f)
+            if f == "policy":
+                values[f] = self.policy({} if base is None else base.policy, o, t)
             else:
-                values[f.name] = self.pick(f.name, b, o, t)
+                values[f] = self.pick(f, b, o, t)
         return values
 
     def index(self, base: Index | None, ours: Index, theirs: Index) -> Index:
@@ -260,18 +249,18 @@ class _Merger:
         # added is kept and only the same field set differently conflicts.
         b = ModelEntry() if isinstance(base, _Absent) else base
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(ModelEntry):  # a field added later is merged too
-            bv, ov, tv = getattr(b, f.name), getattr(ours, f.name), getattr(theirs, f.name)
-            if f.name == "stages":
-                values[f.name] = self.per_key(
+        for f in ModelEntry.model_fields:  # a field added later is merged too
+            bv, ov, tv = getattr(b, f), getattr(ours, f), getattr(theirs, f)
+            if f == "stages":
+                values[f] = self.per_key(
                     bv, ov, tv, lambda stage, *three: self.pick(f"{name} stage {stage}", *three)
                 )
-            elif f.name == "versions":
-                values[f.name] = self.per_key(
+            elif f == "versions":
+                values[f] = self.per_key(
                     bv, ov, tv, lambda version, *three: self.version(name, version, *three)
                 )
             else:
-                values[f.name] = self.pick(f"{name} {f.name}", bv, ov, tv)
+                values[f] = self.pick(f"{name} {f}", bv, ov, tv)
         merged = ModelEntry(**values)
         self.dangling_stages(name, merged, ours, theirs)
         return merged
@@ -359,7 +348,7 @@ _WHOSE = {
 def _parse(side: str, text: str, conflicts: list[str]) -> Index | None:
     try:
         return parse_index(text, source=_WHOSE[side])
-    except IndexError_ as e:
+    except InvalidIndexError as e:
         conflicts.append(_escape(str(e)))
         return None
 
@@ -400,7 +389,7 @@ def _merge_whole(base: str, ours: str, theirs: str) -> tuple[str, list[str]]:
     parsed_base = _parse("base", base, conflicts) if base.strip() else None
     merger = _Merger()
     merged = merger.index(parsed_base, parsed_ours, parsed_theirs)
-    return _finish(dump_index(merged), merger, conflicts)
+    return _finish(dump_index(merged, preamble(ours)), merger, conflicts)
 
 
 def _merge_by_blocks(base: str, ours: str, theirs: str) -> tuple[str, list[str]] | None:
@@ -418,7 +407,7 @@ def _merge_by_blocks(base: str, ours: str, theirs: str) -> tuple[str, list[str]]
         return None
     layouts = []
     for text in (base, ours, theirs):
-        layout = _split_models(text)
+        layout = split_models(text)
         if layout is None or layout[2].strip():
             return None
         layouts.append(layout)
@@ -427,7 +416,7 @@ def _merge_by_blocks(base: str, ours: str, theirs: str) -> tuple[str, list[str]]
     )
     try:
         headers = [parse_index(head) for head in (base_head, ours_head, theirs_head)]
-    except IndexError_:
+    except InvalidIndexError:
         return None
     stages = headers[0].stages
     if headers[1].stages != stages or headers[2].stages != stages:
@@ -439,7 +428,7 @@ def _merge_by_blocks(base: str, ours: str, theirs: str) -> tuple[str, list[str]]
         dumped = dump_index(Index(**merger.header(*headers)))
         if not dumped.endswith("\nmodels: {}\n"):
             return None  # not the layout this splices into
-        head = dumped.removesuffix("models: {}\n")
+        head = preamble(ours_head) + dumped.removesuffix("models: {}\n")
     body: list[str] = []
     for name in sorted(_union(ours_blocks, theirs_blocks, base_blocks)):
         texts = [
@@ -482,7 +471,7 @@ def _parse_block(name: str, block: str) -> ModelEntry | None:
     """One model's block parsed, or ``None`` when it does not."""
     try:
         return parse_index("models:\n" + block).models.get(name, ModelEntry())
-    except IndexError_:
+    except InvalidIndexError:
         return None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from modelreg import drift, policy
@@ -18,17 +17,15 @@ from modelreg.errors import (
 )
 from modelreg.gitrepo import GitRepo
 from modelreg.grammar import TagName, check_name, check_stage, check_version, format_tag
-from modelreg.index import (
-    INDEX_FILE,
-    Index,
-    IndexEditor,
-    ModelEntry,
-    parse_index,
-    write_atomic,
-)
+from modelreg.index.editor import IndexEditor
+from modelreg.index.entries import entry_from_state, record_of
+from modelreg.index.files import write_atomic
+from modelreg.index.header import INDEX_FILE
+from modelreg.index.parse import parse_index
+from modelreg.index.schema import Index, ModelEntry
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state
-from modelreg.records import AppliedChange, ArtifactRecord, EventKind, Proposal, StageChange
+from modelreg.records import AppliedChange, EventKind, Proposal, StageChange
 from modelreg.semver import sort_key
 from modelreg.state import ModelState, holder_sequence
 from modelreg.tagmessage import compose, parse_record
@@ -474,8 +471,6 @@ def _adopt(
 ) -> None:
     """Record the tags' holders of ``pairs`` in the index, and index every registration
     tag the file lacks, in one commit."""
-    from modelreg.registration import entry_from_state
-
     changed = False
     for name, stage in sorted(pairs):
         entry = w.index.entry(name)
@@ -542,18 +537,7 @@ def _register_pending(
                 f"{state.by_commit[commit]} (one version per commit, as GTO requires): merge "
                 "each registration as its own commit"
             )
-        record = ArtifactRecord(
-            path=entry.path,
-            md5=item.md5,
-            size=item.size or 0,
-            nfiles=item.nfiles,
-            metrics=item.metrics,
-            params=item.params,
-            description=entry.description,
-            labels=entry.labels,
-            registered_by=item.registered_by or "unknown",
-            registered_at=_parse_time(item.registered_at),
-        )
+        record = record_of(entry, item)
         headline = f"Register {name} {version}"
         tag = TagName(name, EventKind.REGISTER, version=version)
         created = create(tag, commit, compose(headline, message, record), state)
@@ -564,15 +548,6 @@ def _register_pending(
             )
         )
     return state, changes
-
-
-def _parse_time(text: str | None) -> datetime:
-    if text:
-        try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def _first_commit_holding(repo: GitRepo, name: str, version: str) -> str:

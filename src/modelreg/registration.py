@@ -27,23 +27,18 @@ from modelreg.grammar import (
     is_name,
     split_name,
 )
-from modelreg.index import (
-    DEFAULT_STAGES,
-    INDEX_FILE,
-    Index,
-    IndexEditor,
-    ModelEntry,
-    VersionEntry,
-    dump_index,
-    format_time,
-    load_index,
-    write_atomic,
-    write_index,
-)
+from modelreg.index.editor import IndexEditor
+from modelreg.index.entries import describe, entry_from_state, version_entry
+from modelreg.index.files import write_atomic
+from modelreg.index.header import DEFAULT_STAGES, INDEX_FILE
+from modelreg.index.parse import load_index
+from modelreg.index.schema import Index
+from modelreg.index.schemafile import MODELINE, with_modeline
+from modelreg.index.serialise import dump_index, write_index
 from modelreg.locking import write_lock
 from modelreg.queries import all_states, model_state, version_record
 from modelreg.records import ArtifactRecord, EventKind, ModelVersion, RebuiltIndex, Scalar, field
-from modelreg.semver import FIRST_VERSION, Bump, Version, is_version, sort_key
+from modelreg.semver import FIRST_VERSION, Bump, Version, is_version
 from modelreg.state import ModelState
 from modelreg.tagmessage import compose, parse_record
 from modelreg.untrusted import check_no_links
@@ -92,7 +87,8 @@ def init(
         fresh = Index(branch=None if branch == "HEAD" else branch, stages=chosen)
         for name, state in states.items():
             fresh.models[name] = entry_from_state(state, None)
-        w.index = IndexEditor(dump_index(fresh))
+        # The $schema line: editors validate the file (the commit adds the schema file).
+        w.index = IndexEditor(MODELINE + dump_index(fresh))
         paths = [INDEX_FILE]
         w.snapshot(
             root / ".dvc/config",
@@ -373,11 +369,7 @@ def _index_and_tag(
     tag = TagName(name, EventKind.REGISTER, version=new_version)
     headline = f"Register {name} {new_version}"
     entry = w.index.entry(name)
-    entry.path = rel
-    if record.description is not None:
-        entry.description = record.description
-    if record.labels:
-        entry.labels = list(record.labels)
+    describe(entry, record)
     entry.deprecated = False
     record = dataclasses.replace(record, description=entry.description, labels=entry.labels)
     entry.versions[new_version] = version_entry(format_tag(tag), record)
@@ -498,7 +490,7 @@ def rebuild_index(repo: GitRepo, *, options: WriteOptions = LOCAL) -> RebuiltInd
         for name, state in states.items():
             fresh.models[name] = entry_from_state(state, old.models.get(name))
         w.snapshot(repo.root / INDEX_FILE)
-        write_index(repo.root, fresh)
+        write_index(repo.root, fresh, with_modeline(w.index.preamble))
         commit = w.commit(
             [INDEX_FILE],
             compose("Rebuild registry index from tags", options.message),
@@ -521,20 +513,17 @@ def _salvage(root: Path) -> Index:
     parses; otherwise the ``stages:`` and ``policy:`` it can still read (the models are
     rebuilt from the tags anyway), saying what was dropped.  The recovery tool must work on
     exactly the file every other command refuses."""
-    from modelreg.errors import IndexError_
-    from modelreg.index import parse_header
+    from modelreg.errors import InvalidIndexError
+    from modelreg.index.parse import parse_header
 
     try:
         return load_index(root) or Index()
-    except IndexError_ as e:
-        reason = str(e)
+    except InvalidIndexError as e:
+        reason = f"{e.where}: {e.problem}"
     raw = (root / INDEX_FILE).read_bytes().decode("utf-8", "replace")
     header = parse_header(raw)
     kept = "stages and policy" if header is not None else "nothing"
-    log.warning(
-        f"{reason.split(': fix')[0]}; rebuilt the models from the tags and kept {kept} "
-        "of the old file"
-    )
+    log.warning(f"{reason}; rebuilt the models from the tags and kept {kept} of the old file")
     return header or Index()
 
 
@@ -576,46 +565,3 @@ def _gto_stages(root: Path) -> list[str] | None:
     if isinstance(stages, list) and all(isinstance(s, str) and is_name(s) for s in stages):
         return list(dict.fromkeys(stages))
     return None
-
-
-def version_entry(tag: str, record: ArtifactRecord, *, deregistered: bool = False) -> VersionEntry:
-    """The index entry of a version, from its registration record (the one mapping)."""
-    return VersionEntry(
-        tag=tag,
-        md5=record.md5,
-        size=record.size,
-        nfiles=record.nfiles,
-        metrics=record.metrics,
-        params=record.params,
-        registered_by=record.registered_by,
-        registered_at=format_time(record.registered_at),
-        deregistered=deregistered,
-    )
-
-
-def entry_from_state(state: ModelState, old: ModelEntry | None) -> ModelEntry:
-    """An index entry derived from tags; descriptive fields not in tags come from ``old``."""
-    entry = ModelEntry(stages=state.holders(), deprecated=state.deprecated)
-    last_record = None
-    for version, vs in sorted(state.versions.items(), key=lambda kv: sort_key(kv[0])):
-        if not vs.registered or vs.tag is None:
-            continue
-        record = parse_record(vs.tag.message)
-        item = VersionEntry(tag=vs.tag.name, deregistered=not vs.active)
-        if record is not None:
-            last_record = record
-            item = version_entry(vs.tag.name, record, deregistered=not vs.active)
-        else:
-            when = datetime.fromtimestamp(vs.tag.timestamp, tz=timezone.utc)
-            item.registered_by = f"{vs.tag.tagger_name} <{vs.tag.tagger_email}>"
-            item.registered_at = format_time(when)
-        entry.versions[version] = item
-    if last_record is not None:
-        entry.path = last_record.path
-        entry.description = last_record.description
-        entry.labels = list(last_record.labels)
-    if old is not None:
-        entry.description = old.description if old.description is not None else entry.description
-        entry.labels = old.labels or entry.labels
-        entry.path = old.path or entry.path
-    return entry

@@ -130,7 +130,7 @@ class Registry:
         A repository whose last commit has a ``registry.yaml`` the working tree lacks is not
         new: the write reports the missing file instead of starting over.
         """
-        from modelreg.index_header import INDEX_FILE
+        from modelreg.index.header import INDEX_FILE
 
         repo = self._git
         if not (repo.root / INDEX_FILE).exists() and repo.show_file("HEAD", INDEX_FILE) is None:
@@ -148,7 +148,7 @@ class Registry:
     @property
     def is_initialized(self) -> bool:
         """Whether this clone is a registry already (it has ``registry.yaml``)."""
-        from modelreg.index_header import INDEX_FILE
+        from modelreg.index.header import INDEX_FILE
 
         return (self._git.root / INDEX_FILE).is_file()
 
@@ -182,14 +182,14 @@ class Registry:
         """The registry's stages when a local ``registry.yaml`` names them (header only)."""
         if self._local is None or not (self._local.root / "registry.yaml").is_file():
             return None
-        from modelreg.index_header import read_stage_order
+        from modelreg.index.header import read_stage_order
 
         return list(read_stage_order(self._local.root))
 
     def stage_order(self) -> list[str]:
         """The registry's stages in promotion order: ``stages:`` in ``registry.yaml``, else
         (and for a registry read by URL) dev, staging, production."""
-        from modelreg.index_header import DEFAULT_STAGES, read_stage_order
+        from modelreg.index.header import DEFAULT_STAGES, read_stage_order
 
         if self._local is None:
             return list(DEFAULT_STAGES)
@@ -200,7 +200,7 @@ class Registry:
         names = list(stages)
         if len(names) < 2:
             return names  # nothing to order: no need to read registry.yaml
-        from modelreg.index_header import in_promotion_order
+        from modelreg.index.header import in_promotion_order
 
         return in_promotion_order(names, self.stage_order())
 

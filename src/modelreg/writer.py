@@ -27,7 +27,7 @@ from modelreg.dating import tag_date
 from modelreg.dvcstore import dvcio
 from modelreg.errors import (
     ConflictError,
-    IndexError_,
+    InvalidIndexError,
     NotARegistryError,
     PublishError,
     RegistryError,
@@ -35,7 +35,11 @@ from modelreg.errors import (
 from modelreg.faults import fault_point
 from modelreg.gitrepo import INDEX_TMP_PREFIX, GitRepo, Identity
 from modelreg.grammar import TagName, check_tag, format_tag
-from modelreg.index import INDEX_FILE, IndexEditor, parse_index, read_index_text, write_atomic
+from modelreg.index.editor import IndexEditor
+from modelreg.index.files import read_index_text, write_atomic
+from modelreg.index.header import INDEX_FILE
+from modelreg.index.layout import preamble
+from modelreg.index.parse import parse_index
 from modelreg.locking import write_lock
 from modelreg.state import ModelState
 from modelreg.tagmessage import OP_TRAILER
@@ -114,6 +118,8 @@ class Write:
         ``op`` describes the write in a ``Modelreg-Write:`` trailer, so that a clone whose
         unpublished writes were overtaken by the remote can redo them on its new tip.
         """
+        if INDEX_FILE in paths:
+            paths = [*paths, *self._refresh_schema()]
         if op is not None:
             message = message.rstrip("\n") + "\n\n" + OP_TRAILER + json.dumps(op, sort_keys=True)
             message += "\n"
@@ -124,6 +130,23 @@ class Write:
             self.tx.headline = message.splitlines()[0]
             self.tx.committed(commit, paths)
         return require_commit(commit or parent)
+
+    def _refresh_schema(self) -> list[str]:
+        """The committed JSON Schema the index's ``$schema`` line names, written when it is
+        missing or older than this modelreg's: the paths to commit with the index."""
+        from modelreg.index import schemafile
+
+        root = self.repo.root
+        if not schemafile.stale(root):
+            return []
+        check_no_links(root, schemafile.SCHEMA_FILE)
+        target = root / schemafile.SCHEMA_FILE
+        if not target.parent.is_dir():
+            self.tx.created_dir(target.parent)
+            target.parent.mkdir()
+        self.snapshot(target)
+        schemafile.write(root)
+        return [schemafile.SCHEMA_FILE]
 
     def save_index(self) -> None:
         if self.index.branch is None:
@@ -241,7 +264,7 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
         ensure_merge_config(repo)
         try:
             text = read_index_text(repo.root)
-        except IndexError_:
+        except InvalidIndexError:
             if need_index:
                 raise
             text = None  # init and index rebuild replace a file that is not even text
@@ -256,8 +279,8 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
             # init and index rebuild replace the file: a broken one must not stop them.
             try:
                 index = IndexEditor(text)
-            except IndexError_:
-                index = IndexEditor("")
+            except InvalidIndexError:
+                index = IndexEditor(preamble(text))  # the comment lines at the top survive
         tx = Transaction.begin(repo)
         w = Write(repo, index, identity, tx)
         try:

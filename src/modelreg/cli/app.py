@@ -426,7 +426,7 @@ def list_(
     json: JsonOpt = False,
 ) -> None:
     """One row per model: latest version, each stage's version, headline metrics."""
-    from modelreg.index_header import in_promotion_order
+    from modelreg.index.header import in_promotion_order
 
     reg = _registry(repo)
     rows = reg.list_models(at=_instant(at, "--at"))

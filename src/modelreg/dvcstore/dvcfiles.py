@@ -155,12 +155,9 @@ def render_dvc_yaml(
 
 
 def _yaml_classes() -> tuple[Any, Any]:
-    import yaml
+    from modelreg import yamlio
 
-    return (
-        getattr(yaml, "CSafeLoader", yaml.SafeLoader),
-        getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-    )
+    return yamlio.SafeLoader, yamlio.SafeDumper
 
 
 def update_dvc_yaml(
@@ -169,7 +166,7 @@ def update_dvc_yaml(
     """Declare ``model``, whose artifact is at ``path`` (relative to the repository root), in
     its ``dvc.yaml`` (created when missing).  The caller has checked that a monorepo model's
     ``path`` lies inside its folder."""
-    from modelreg.index import write_atomic
+    from modelreg.index.files import write_atomic
 
     folder, name = split_name(model)
     target = root / dvc_yaml_of(model)

@@ -111,7 +111,7 @@ class Board:
 def stage_order(registry: Registry, used: Iterable[str]) -> list[str]:
     """The registry's stages in promotion order (``registry.yaml``), then any other stage the
     tags use, alphabetically: the columns of ``modelreg list``."""
-    from modelreg.index_header import DEFAULT_STAGES, read_stage_order
+    from modelreg.index.header import DEFAULT_STAGES, read_stage_order
 
     order = list(DEFAULT_STAGES if registry.is_remote else read_stage_order(registry.root))
     return [*order, *sorted(set(used) - set(order))]

@@ -10,14 +10,13 @@ import os
 import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from modelreg import yamlio
+
 INDEX_FILE = "registry.yaml"
 DEFAULT_STAGES = ["dev", "staging", "production"]
-
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_stage_order(root: Path) -> list[str]:
@@ -25,7 +24,7 @@ def read_stage_order(root: Path) -> list[str]:
     path = root / INDEX_FILE
     try:
         # O_NONBLOCK and fstat: a registry.yaml that is a symlink to a FIFO or a device must
-        # not block or read forever (modelreg.index.read_index_text reports it on a write).
+        # not block or read forever (modelreg.index.files.read_index_text reports it on a write).
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return list(DEFAULT_STAGES)
@@ -43,7 +42,7 @@ def read_stage_order(root: Path) -> list[str]:
         # and `modelreg check` or any write reports the file itself.
         return list(DEFAULT_STAGES)
     try:
-        data = yaml.load("".join(head), Loader=_Loader) or {}
+        data = yamlio.load("".join(head)) or {}
     except (yaml.YAMLError, RecursionError):
         return list(DEFAULT_STAGES)
     stages = data.get("stages") if isinstance(data, dict) else None

@@ -1,0 +1,91 @@
+"""The partial editor every write opens ``registry.yaml`` with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modelreg.index.files import read_index_text, write_atomic
+from modelreg.index.header import INDEX_FILE
+from modelreg.index.layout import preamble, split_models
+from modelreg.index.parse import parse_index
+from modelreg.index.schema import Index, ModelEntry
+from modelreg.index.serialise import dump_index, dump_model_block
+
+
+class IndexEditor:
+    """``registry.yaml`` opened for a write that touches a few models.
+
+    Parsing a 10,000-version index costs seconds, so an editor parses the header (``stages``,
+    ``policy``) and only the blocks of the models it is asked about, and splices the blocks it
+    changed back into the text.  Files that are not laid out the way :func:`dump_index` writes
+    them (hand-edited into flow style, other indentation) are parsed whole instead.  Either
+    way the comment lines at the top (the ``$schema`` line) are kept.
+    """
+
+    def __init__(self, text: str, source: str = INDEX_FILE) -> None:
+        self._source = source
+        self._full: Index | None = None
+        self._changed: dict[str, ModelEntry] = {}
+        self.preamble = preamble(text)
+        layout = split_models(text)
+        if layout is None:
+            self._full = parse_index(text, source)
+            self.stages, self.policy = self._full.stages, self._full.policy
+            self.branch = self._full.branch
+            self._head, self._tail = "", ""
+            self._blocks: dict[str, tuple[int, str]] = {}
+            return
+        self._head, self._blocks, self._tail = layout
+        header = parse_index(self._head + self._tail, source)
+        self.stages, self.policy, self.branch = header.stages, header.policy, header.branch
+
+    def set_branch(self, name: str) -> None:
+        """Record the registry branch (a registry made before ``branch:`` existed)."""
+        self.branch = name
+        if self._full is None:
+            # Below the comment lines at the top: the `$schema` line stays the first.
+            top = preamble(self._head)
+            lines = self._head[len(top) :].splitlines(keepends=True)
+            kept = [ln for ln in lines if not ln.startswith("branch:")]
+            self._head = top + f"branch: {name}\n" + "".join(kept)
+
+    @classmethod
+    def load(cls, root: Path) -> IndexEditor | None:
+        """The editor for ``root``'s index, or ``None`` when there is none."""
+        text = read_index_text(root)
+        return None if text is None else cls(text)
+
+    def entry(self, name: str) -> ModelEntry:
+        """The (mutable) entry of model ``name``; a new one when the index has none."""
+        if name in self._changed:
+            return self._changed[name]
+        if self._full is not None:
+            entry = self._full.models.get(name, ModelEntry())
+        elif name in self._blocks:
+            start, block = self._blocks[name]
+            parsed = parse_index("models:\n" + block, self._source, line_offset=start - 2)
+            entry = parsed.models.get(name, ModelEntry())
+        else:
+            entry = ModelEntry()
+        self._changed[name] = entry
+        return entry
+
+    def render(self) -> str:
+        """The whole file with the changed models re-serialized."""
+        if self._full is not None:
+            models = {**self._full.models, **self._changed}
+            full = Index(branch=self.branch, stages=self.stages, policy=self.policy, models=models)
+            return dump_index(full, self.preamble)
+        names = sorted(set(self._blocks) | set(self._changed))
+        body = [
+            dump_model_block(n, self._changed[n], self.stages)
+            if n in self._changed
+            else self._blocks[n][1]
+            for n in names
+        ]
+        section = "models:\n" + "".join(body) if names else "models: {}\n"
+        return self._head + section + self._tail
+
+    def save(self, root: Path) -> None:
+        """Write the file atomically."""
+        write_atomic(root / INDEX_FILE, self.render().encode("utf-8"))
