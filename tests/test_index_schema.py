@@ -251,6 +251,32 @@ def test_a_stale_schema_copy_is_refreshed_by_the_next_write(registry: Registry, 
     assert (repo / SCHEMA).read_text() == "{}\n"
 
 
+@pytest.mark.parametrize("blocker", ["a file named .modelreg", "a folder at the schema's path"])
+def test_what_blocks_the_schema_copy_is_named_and_nothing_is_written(
+    registry: Registry, repo: Path, blocker: str
+) -> None:
+    git(repo, "rm", "-rq", ".modelreg")
+    git(repo, "commit", "-qm", "schema copy removed")
+    if blocker == "a file named .modelreg":
+        (repo / ".modelreg").write_text("someone's notes\n")
+        named = ".modelreg is a file where modelreg needs a folder"
+    else:
+        (repo / SCHEMA).mkdir(parents=True)
+        named = f"{SCHEMA} is a folder where modelreg keeps"
+    write_model(repo, "a")
+    head, tags = git(repo, "rev-parse", "HEAD"), git(repo, "tag")
+    proc = subprocess.run(
+        [str(VENV_BIN / "modelreg"), "register", "churn", "models/churn.pkl"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and named in proc.stderr, proc.stderr
+    assert "move it away" in proc.stderr or "move .modelreg away" in proc.stderr
+    assert git(repo, "rev-parse", "HEAD") == head and git(repo, "tag") == tags
+
+
 def test_the_partial_editor_keeps_the_line_of_a_large_index() -> None:
     index = Index(
         models={

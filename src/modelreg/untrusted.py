@@ -172,18 +172,26 @@ def _ancestors(folder: str) -> list[str]:
 
 
 def check_no_links(root: Path, rel: str) -> None:
-    """Refuse to write ``root/rel`` when it or a folder on the way is a symbolic link.
+    """Refuse to write ``root/rel`` when it or a folder on the way is a symbolic link, or
+    when something on the way that must be a folder is not.
 
     A cloned registry can commit ``models/.gitignore`` or ``PATH.dvc`` as a link to a file
     anywhere; writing "through" it would change a file outside the repository.
     """
     current = root
-    for part in rel.split("/"):
+    parts = rel.split("/")
+    for i, part in enumerate(parts):
         current = current / part
+        where = current.relative_to(root).as_posix()
         if current.is_symlink():
-            where = current.relative_to(root).as_posix()
             raise InvalidInputError(
                 f"{where} is a symbolic link (to {os.readlink(current)!r}) in the repository, "
                 f"and modelreg never writes through links: replace {where} with a regular "
                 "file or folder"
+            )
+        if i < len(parts) - 1 and current.exists() and not current.is_dir():
+            # Caught here rather than as an OSError halfway through the write.
+            raise InvalidInputError(
+                f"{where} is a file where modelreg needs a folder (to write {rel}): move "
+                f"{where} away, then run the command again"
             )

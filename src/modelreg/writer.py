@@ -28,6 +28,7 @@ from modelreg.dvcstore import dvcio
 from modelreg.errors import (
     ConflictError,
     InvalidIndexError,
+    InvalidInputError,
     NotARegistryError,
     PublishError,
     RegistryError,
@@ -141,6 +142,11 @@ class Write:
             return []
         check_no_links(root, schemafile.SCHEMA_FILE)
         target = root / schemafile.SCHEMA_FILE
+        if target.is_dir():
+            raise InvalidInputError(
+                f"{schemafile.SCHEMA_FILE} is a folder where modelreg keeps registry.yaml's "
+                "JSON Schema: move it away, then run the command again"
+            )
         if not target.parent.is_dir():
             self.tx.created_dir(target.parent)
             target.parent.mkdir()
