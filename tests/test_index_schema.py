@@ -41,6 +41,15 @@ def test_the_shipped_schema_is_the_one_the_models_generate() -> None:
 # -- errors ---------------------------------------------------------------------------------
 
 
+def test_this_repository_is_a_registry_whose_index_names_the_shipped_schema() -> None:
+    # The checkout doubles as a ready registry: it must look like one `modelreg init` made.
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "registry.yaml").read_text().startswith(schemafile.MODELINE)
+    assert (root / SCHEMA).read_bytes() == schemafile.shipped(), (
+        f"copy src/modelreg/index/registry.schema.json to {SCHEMA}"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "line", "loc", "problem"),
     [
