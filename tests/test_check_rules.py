@@ -77,6 +77,14 @@ def tag(name: str) -> Callable[[Path], None]:
     return change
 
 
+def both(first: Callable[[Path], None], then: Callable[[Path], None]) -> Callable[[Path], None]:
+    def change(repo: Path) -> None:
+        first(repo)
+        then(repo)
+
+    return change
+
+
 def line_of(repo: Path, fragment: str | None) -> int | None:
     if fragment is None:
         return None
@@ -209,10 +217,7 @@ CASES: dict[str, tuple[Callable[[Path], None], list[Expected]]] = {
         ],
     ),
     "stage names a deregistered version": (
-        lambda repo: (
-            tag("churn@v1.1.0!")(repo),
-            edit(PRODUCTION_HELD, PRODUCTION_HELD[:-1] + ", dev: v1.1.0}")(repo),
-        ),
+        both(tag("churn@v1.1.0!"), edit(PRODUCTION_HELD, PRODUCTION_HELD[:-1] + ", dev: v1.1.0}")),
         [
             (
                 "stages",

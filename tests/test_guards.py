@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,7 @@ with write_lock(Path(sys.argv[1])):
 
 
 @pytest.fixture
-def lock_holder(registry: Registry, repo: Path) -> subprocess.Popen[str]:
+def lock_holder(registry: Registry, repo: Path) -> Iterator[subprocess.Popen[str]]:
     """Another process holding ``.git/modelreg.lock`` until its stdin is closed."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(repo / ".git")],
