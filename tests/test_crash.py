@@ -13,9 +13,15 @@ the user's staged, unstaged and untracked files untouched, no temporary file lef
 next write succeeds.  With ``--push``, the remote never has a tag without its bytes or a stage
 tag without its version tag.
 
-``make test`` runs a sample of the kill points (every fifth git call and the last, every
-fault point); ``make test-all`` (``MODELREG_CRASH_ALL=1``) runs every one.  Each test prints
-its count.
+``make test`` runs a sample of the kill points (every fifth git call, before or after it in
+turn, the last both ways, every fault point: see :func:`_kills`); ``make test-all``
+(``MODELREG_CRASH_ALL=1``) runs every one.  Each test prints its count.
+
+For time, the registry each test starts from is built once per module (one without remotes,
+one with) and copied; after a kill, the repository is checked in this process (``check``)
+rather than by one more ``modelreg`` process each time.  The ``modelreg`` processes started
+here are not measured by coverage (a killed one could write no data anyway): ``make test``'s
+coverage gate counts the other tests (see the README's "Tests").
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.helpers import VENV_BIN, git, write_model
+from tests.helpers import VENV_BIN, git, isolated, write_model
 
 from modelreg import Registry
 
@@ -86,11 +93,10 @@ class World:
                     shutil.rmtree(dest)
                 shutil.copytree(self.tmp / f"base-{remote}", dest)
             git(target, "remote", "set-url", "origin", str(self.tmp / f"{name}-origin.git"))
-            subprocess.run(
-                [str(VENV_BIN / "dvc"), "remote", "modify", "--local", "store", "url",
-                 str(self.tmp / f"{name}-dvc-store")],
-                cwd=target, check=True, capture_output=True,
-            )  # fmt: skip
+            # What `dvc remote modify --local store url …` writes, without starting DVC.
+            (target / ".dvc" / "config.local").write_text(
+                f'[remote "store"]\n    url = {self.tmp / f"{name}-dvc-store"}\n'
+            )
         return target
 
     def run(
@@ -101,9 +107,14 @@ class World:
             cwd=cwd,
             capture_output=True,
             text=True,
-            env={**os.environ, **(env or {})},
+            env={**_unmeasured(os.environ), **(env or {})},
             timeout=300,
         )
+
+
+def _unmeasured(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without the variables that make a Python process measure coverage."""
+    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_PROCESS_")}
 
 
 def _state(repo: Path) -> dict[str, object]:
@@ -179,12 +190,21 @@ COMMANDS: dict[str, list[str]] = {
 
 
 def _kills(world: World, total: int) -> list[dict[str, str]]:
-    """Every way to kill the command: each git call before and after, each fault point."""
-    # The sample keeps the first and the last git call (the ref transaction) and every fifth.
-    calls = range(1, total + 1) if ALL else sorted({*range(1, total + 1, 5), total})
-    kills = [
-        {"CRASH_AT": str(n), "CRASH_WHEN": when} for n in calls for when in ("before", "after")
-    ]
+    """Every way to kill the command: each git call before and after, each fault point.
+
+    The sample (``make test``) kills at every fifth git call from the first, before it and
+    after it in turn, at the last one (the ref transaction) both ways, and at every fault
+    point.  Killing after call N or before call N+1 leaves the same repository but for what
+    modelreg writes in between, and each such write has a fault point of its own: the sample
+    keeps every phase the recovery tells apart, and `make test-all` still kills everywhere.
+    """
+    if ALL:
+        when = [(n, w) for n in range(1, total + 1) for w in ("before", "after")]
+    else:
+        sampled = range(1, total, 5)
+        when = [(n, ("before", "after")[i % 2]) for i, n in enumerate(sampled)]
+        when += [(total, "before"), (total, "after")]
+    kills = [{"CRASH_AT": str(n), "CRASH_WHEN": w} for n, w in when]
     kills += [{"MODELREG_FAULT": point} for point in FAULT_POINTS]
     return kills
 
@@ -206,8 +226,27 @@ def _check_remote(world: World, name: str) -> None:
             assert commit in commits, (name, tag)  # a stage tag's version tag is there too
 
 
-def _crash_all_points(tmp: Path, command: str, push: bool) -> tuple[int, int]:
-    world = _build(tmp, push)
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path, bool], World]]:
+    """``worlds(tmp, push)``: a copy in ``tmp`` of the starting registry (with its remotes
+    when ``push``), built once per module for each kind."""
+    home = tmp_path_factory.mktemp("crash-home")
+    built: dict[bool, Path] = {}
+
+    def world(tmp: Path, push: bool) -> World:
+        if push not in built:
+            built[push] = tmp_path_factory.mktemp("crash-push" if push else "crash-local")
+            with isolated(home):
+                _build(built[push], push)
+        for item in built[push].iterdir():
+            shutil.copytree(item, tmp / item.name, symlinks=True)
+        return World(tmp / "base", tmp, tmp / "wrapper-bin", push)
+
+    yield world
+
+
+def _crash_all_points(world: World, command: str) -> tuple[int, int]:
+    tmp, push = world.tmp, world.push
     args = COMMANDS[command] + (["--push"] if push else [])
     if command == "apply":
         _apply_setup(world.base)
@@ -269,8 +308,8 @@ def _crash_all_points(tmp: Path, command: str, push: bool) -> tuple[int, int]:
         assert not (work / ".git" / "index.lock").exists(), where
         cache_tmp = [p for p in (work / ".dvc" / "cache").rglob(".modelreg-tmp-*")]
         assert cache_tmp == [], where
-        check = world.run(work, "check")
-        assert check.returncode == 0, (where, check.stdout)
+        report = Registry(work).check()
+        assert report.ok, (where, [str(p) for p in report.problems])
         if push:
             _check_remote(world, f"k{i}")
         # The next write succeeds.  With --push at every fifth kill point (a push costs a
@@ -288,8 +327,10 @@ def _crash_all_points(tmp: Path, command: str, push: bool) -> tuple[int, int]:
 
 @pytest.mark.crash
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_sigkill_anywhere_leaves_before_or_after(tmp_path: Path, command: str) -> None:
-    kills, consistent = _crash_all_points(tmp_path, command, push=False)
+def test_sigkill_anywhere_leaves_before_or_after(
+    worlds: Callable[[Path, bool], World], tmp_path: Path, command: str
+) -> None:
+    kills, consistent = _crash_all_points(worlds(tmp_path, False), command)
     print(f"{command}: {kills} kills, {consistent} consistent")
     assert kills >= 8 and consistent == kills
 
@@ -300,8 +341,10 @@ PUSH_COMMANDS = list(COMMANDS) if ALL else ["register", "promote"]
 
 @pytest.mark.crash
 @pytest.mark.parametrize("command", PUSH_COMMANDS)
-def test_sigkill_anywhere_in_a_push_write(tmp_path: Path, command: str) -> None:
-    kills, consistent = _crash_all_points(tmp_path, command, push=True)
+def test_sigkill_anywhere_in_a_push_write(
+    worlds: Callable[[Path, bool], World], tmp_path: Path, command: str
+) -> None:
+    kills, consistent = _crash_all_points(worlds(tmp_path, True), command)
     print(f"{command} --push: {kills} kills, {consistent} consistent")
     assert kills >= 8 and consistent == kills
 

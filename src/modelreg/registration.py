@@ -16,7 +16,7 @@ from modelreg.errors import (
     ConflictError,
     InvalidInputError,
 )
-from modelreg.gitrepo import GitRepo, redact
+from modelreg.gitrepo import ZERO_OID, GitRepo, redact
 from modelreg.grammar import (
     TagName,
     check_name,
@@ -100,7 +100,13 @@ def init(
             # `dvc init` also leaves .dvc/tmp behind; a half-made .dvc would make the retry
             # skip `dvc init`, so an undo removes the whole folder this command created.
             w.tx.created_dir(root / ".dvc")
-            paths += dvcio.init(root)
+            # `dvc init` stages its files in the user's index.  They belong in this write's
+            # commit alone (the user's index follows it once the write is done), so they are
+            # unstaged at once: a failed init must leave the index as it was.
+            staged = repo.index_entries(dvcio.INIT_FILES)
+            created = dvcio.init(root)
+            _restore_index_entries(repo, created, staged)
+            paths += created
         if remote:
             dvcio.set_default_remote(root, _remote_url(remote), remote_options)
             paths.append(".dvc/config")
@@ -124,6 +130,15 @@ def init(
                     "pull them, then `git push`"
                 ) from race
     return root / INDEX_FILE
+
+
+def _restore_index_entries(repo: GitRepo, paths: list[str], listing: str) -> None:
+    """Put the user's index entries of ``paths`` back as ``git ls-files --stage`` listed
+    them (``listing``); a path it did not list is removed from the index."""
+    lines = {line.split("\t", 1)[1]: line for line in listing.splitlines() if "\t" in line}
+    info = [lines.get(path, f"0 {ZERO_OID}\t{path}") for path in paths]
+    if info:
+        repo.run("update-index", "--index-info", stdin="\n".join(info) + "\n")
 
 
 # Here rather than in records.py: creating a frozen dataclass costs about a millisecond, and

@@ -137,7 +137,7 @@ def render_dvc_yaml(
 
         loader, dumper = _yaml_classes()
         data = (yaml.load(current, Loader=loader) if current else None) or {}
-        data.setdefault("artifacts", {})[name] = entry
+        _artifacts(data)[name] = entry
         text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
         return text
 
@@ -148,10 +148,22 @@ def render_dvc_yaml(
     loaded: Any = rt.load(current)
     if loaded is None:
         loaded = {}
-    loaded.setdefault("artifacts", {})[name] = entry
+    _artifacts(loaded)[name] = entry
     buf = io.StringIO()
     rt.dump(loaded, buf)
     return buf.getvalue()
+
+
+def _artifacts(data: Any) -> Any:
+    """The ``artifacts:`` mapping of a loaded ``dvc.yaml``, created when missing or empty
+    (``artifacts:`` followed only by comments); a one-line error for any other shape."""
+    if not isinstance(data, dict):
+        raise DvcError(f"{DVC_YAML} is not a mapping: fix it so `dvc` can read it, then retry")
+    if data.get("artifacts") is None:
+        data["artifacts"] = {}
+    if not isinstance(data["artifacts"], dict):
+        raise DvcError(f"`artifacts:` in {DVC_YAML} is not a mapping: fix it, then retry")
+    return data["artifacts"]
 
 
 def _yaml_classes() -> tuple[Any, Any]:

@@ -70,13 +70,17 @@ def is_initialized(root: Path) -> bool:
     return (root / ".dvc").is_dir()
 
 
+INIT_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
+"""What ``dvc init`` creates and stages in Git's index."""
+
+
 def init(root: Path) -> list[str]:
     """``dvc init`` in ``root``; returns the files it created (relative paths)."""
     from dvc.repo import Repo
 
     with _dvc_errors("initialize the repository"):
         Repo.init(os.fspath(root))
-    return [p for p in (".dvc/config", ".dvc/.gitignore", ".dvcignore") if (root / p).exists()]
+    return [p for p in INIT_FILES if (root / p).exists()]
 
 
 # Remote settings that are secrets: DVC keeps them in .dvc/config.local, which is never

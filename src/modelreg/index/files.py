@@ -27,9 +27,11 @@ def read_index_text(root: Path) -> str | None:
         return None
     except OSError as e:
         raise InvalidIndexError(f"cannot read it ({e.strerror})", "make it a readable file") from e
+    # Checked before fdopen, which refuses a folder with an OSError of its own.
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InvalidIndexError("not a regular file", "replace it with the index's YAML text")
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InvalidIndexError("not a regular file", "replace it with the index's YAML text")
         raw = f.read()
     try:
         # Universal newlines, as Path.read_text gives: the layout regexes look for "\n".
