@@ -137,6 +137,23 @@ def snapshot(repo: Path) -> dict[str, object]:
     }
 
 
+def tree(root: Path) -> dict[str, bytes | str]:
+    """Every path under ``root`` with its bytes (files), link target (links) or ``"dir"``:
+    compare two to show nothing under ``root`` changed."""
+    found: dict[str, bytes | str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            if full.is_symlink():
+                found[rel] = "-> " + os.readlink(full)
+            elif full.is_file():
+                found[rel] = full.read_bytes()
+            else:
+                found[rel] = "dir"
+    return found
+
+
 def write_model(repo: Path, content: bytes | str, rel: str = "models/churn.pkl") -> Path:
     """Write an artifact file inside the repository."""
     path = repo / rel
