@@ -13,7 +13,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -115,6 +115,32 @@ def start_modelreg(
     )
 
 
+Command = tuple[Path, list[str]]  # (working folder, argv)
+
+
+def _start(cwd: Path, argv: Sequence[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        list(argv), cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def _finish(proc: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def run_parallel(commands: Sequence[Command]) -> list[subprocess.CompletedProcess[str]]:
+    """Start every (read-only) command at once; wait for all of them; keep the order."""
+    procs = [_start(cwd, argv) for cwd, argv in commands]
+    return [_finish(p) for p in procs]
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> str:
+    """stdout of a command that must have succeeded."""
+    assert proc.returncode == 0, f"{proc.args} failed ({proc.returncode}):\n{proc.stderr}"
+    return proc.stdout
+
+
 def snapshot(repo: Path) -> dict[str, object]:
     """Everything a failed command must leave unchanged: status, tags, HEAD, staged files, files."""
     head = subprocess.run(
@@ -135,6 +161,23 @@ def snapshot(repo: Path) -> dict[str, object]:
         "index": git(repo, "ls-files", "--stage"),
         "files": files,
     }
+
+
+def tree(root: Path) -> dict[str, bytes | str]:
+    """Every path under ``root`` with its bytes (files), link target (links) or ``"dir"``:
+    compare two to show nothing under ``root`` changed."""
+    found: dict[str, bytes | str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            if full.is_symlink():
+                found[rel] = "-> " + os.readlink(full)
+            elif full.is_file():
+                found[rel] = full.read_bytes()
+            else:
+                found[rel] = "dir"
+    return found
 
 
 def write_model(repo: Path, content: bytes | str, rel: str = "models/churn.pkl") -> Path:

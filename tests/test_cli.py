@@ -220,16 +220,32 @@ def test_which_prints_only_the_version(populated: Path) -> None:
     assert data["metrics"] == {"acc": 0.95}
 
 
-def test_table_outputs(populated: Path) -> None:
-    listing = runner.invoke(app, ["list"]).output.splitlines()
+def table(*args: str) -> str:
+    """The output of a read command that must have succeeded."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_list_is_a_table_of_models(populated: Path) -> None:
+    listing = table("list").splitlines()
     assert listing[0].split() == ["model", "latest", "dev", "staging", "production", "metrics"]
     assert listing[1].split() == ["churn", "v1.1.0", "-", "-", "v1.1.0", "acc=0.95"]
-    shown = runner.invoke(app, ["show", "churn@v1.0.0"]).output
+
+
+def test_show_of_a_version_gives_its_tag_and_params(populated: Path) -> None:
+    shown = table("show", "churn@v1.0.0")
     assert "tag:        churn@v1.0.0" in shown
     assert "C: 1" in shown
-    history = runner.invoke(app, ["history", "churn"]).output.splitlines()
+
+
+def test_history_lists_the_newest_event_first(populated: Path) -> None:
+    history = table("history", "churn").splitlines()
     assert "assign" in history[1] and "production" in history[1]
-    compared = runner.invoke(app, ["compare", "churn", "v1.0.0", "v1.1.0"]).output
+
+
+def test_compare_gives_metric_deltas_and_whether_the_artifact_changed(populated: Path) -> None:
+    compared = table("compare", "churn", "v1.0.0", "v1.1.0")
     assert "+0.05" in compared and "artifact: changed" in compared
 
 

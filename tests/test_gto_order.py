@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.test_gto_compat import GTO_EVENT
+from tests.gto_tools import GTO_EVENT
 
 from modelreg import NotFoundError, Registry
 

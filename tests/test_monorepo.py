@@ -17,17 +17,18 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.gto_tools import DVC, GtoClock, GtoSession, assert_same_history
 from tests.helpers import (
     MODELREG,
-    VENV_BIN,
     bare_remote_and_clone,
     git,
     modelreg,
+    ok,
     run,
+    run_parallel,
     snapshot,
     write_model,
 )
-from tests.test_gto_compat import GtoClock, GtoSession, assert_same_history, ok, run_parallel
 
 import modelreg as api
 from modelreg import InvalidInputError, Registry
@@ -36,8 +37,6 @@ from modelreg.grammar import parse_tag, tag_patterns
 
 NAME = "dir/sub:churn"
 MODEL = "dir/sub/models/churn.pkl"
-GTO = str(VENV_BIN / "gto")
-DVC = str(VENV_BIN / "dvc")
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> str:

@@ -1,23 +1,22 @@
-"""``modelreg search``: the grammar (tests/search_cases.json, shared with the browser's copy in
-tests/test_search_js.py), the rows a registry gives it, and the command line."""
+"""``modelreg search``: the grammar (the shared table of tests/search_table.py, which the
+browser's copy in tests/test_search_js.py passes too), the rows a registry gives it, and the
+command line."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.dated import DatedRegistry
 from tests.helpers import modelreg, write_model
+from tests.search_table import ROWS, TABLE, python_result
 
 from modelreg import InvalidInputError, Registry
-from modelreg.records import SearchRow, to_jsonable
-from modelreg.search import parse, select
+from modelreg.records import to_jsonable
+from modelreg.search import parse
 
-CASES_FILE = Path(__file__).with_name("search_cases.json")
-TABLE = json.loads(CASES_FILE.read_text(encoding="utf-8"))
 ROW_KEYS = [
     "model",
     "version",
@@ -30,26 +29,6 @@ ROW_KEYS = [
     "metrics",
     "params",
 ]
-
-
-def row_from_json(data: dict[str, Any]) -> SearchRow:
-    return SearchRow(
-        **{
-            **data,
-            "registered_at": datetime.fromisoformat(data["registered_at"].replace("Z", "+00:00")),
-        }
-    )
-
-
-ROWS = [row_from_json(r) for r in TABLE["rows"]]
-
-
-def python_result(expr: str, rows: list[SearchRow]) -> dict[str, Any]:
-    """What search.py says, in the shape the Node harness prints."""
-    try:
-        return {"match": [[r.model, r.version] for r in select(expr, rows)]}
-    except InvalidInputError as e:
-        return {"error": str(e)}
 
 
 @pytest.mark.parametrize("case", TABLE["cases"], ids=[c["expr"] for c in TABLE["cases"]])

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from tests.helpers import write_model
-from tests.test_search import ROWS, TABLE, python_result
+from tests.search_table import ROWS, TABLE, python_result
 
 from modelreg import Registry
 from modelreg.records import SearchRow, to_jsonable

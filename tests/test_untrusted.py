@@ -16,70 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.helpers import git, modelreg, run, snapshot, write_model
+from tests.helpers import git, modelreg, run, snapshot, tree, write_model
+from tests.hostile import plant, plant_listing, record, tag_with_record
 
 from modelreg import ConflictError, InvalidInputError, Registry
 from modelreg.dvcstore.dvccache import object_path
 from modelreg.errors import IntegrityError
-
-# -- helpers -------------------------------------------------------------------------------
-
-
-def tree(root: Path) -> dict[str, bytes | str]:
-    """Every path under ``root`` with its bytes (files) or link target (links)."""
-    found: dict[str, bytes | str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            if full.is_symlink():
-                found[rel] = "-> " + os.readlink(full)
-            elif full.is_file():
-                found[rel] = full.read_bytes()
-            else:
-                found[rel] = "dir"
-    return found
-
-
-def tag_with_record(repo: Path, tag: str, record: dict[str, object], target: str = "HEAD") -> None:
-    """An annotated tag carrying a (possibly hostile) registration record."""
-    message = f"Register by hand\n\nmodelreg-record: {json.dumps(record)}\n"
-    subprocess.run(
-        ["git", "tag", "-a", "--cleanup=verbatim", "-F", "-", tag, target],
-        cwd=repo,
-        input=message,
-        text=True,
-        check=True,
-    )
-
-
-def record(path: str, md5: str, size: int = 1) -> dict[str, object]:
-    return {
-        "path": path,
-        "md5": md5,
-        "size": size,
-        "registered_by": "Mallory <m@example.com>",
-        "registered_at": "2026-11-01T00:00:00Z",
-    }
-
-
-def plant(repo: Path, data: bytes) -> str:
-    """Put ``data`` in the repository's DVC cache under its true md5."""
-    md5 = hashlib.md5(data).hexdigest()
-    path = object_path(repo, md5)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return md5
-
-
-def plant_listing(repo: Path, entries: object, *, honest: bool = True) -> str:
-    """Put a ``.dir`` listing in the cache; ``honest`` names it by its true md5."""
-    data = json.dumps(entries, sort_keys=True).encode()
-    md5 = hashlib.md5(data).hexdigest() if honest else "0" * 32
-    path = object_path(repo, md5 + ".dir")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return md5 + ".dir"
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.helpers import git
-from tests.test_untrusted import plant, record, tag_with_record, tree
+from tests.helpers import git, tree
+from tests.hostile import plant, record, tag_with_record
 
 from modelreg import Registry, RegistryError
 from modelreg.dvcstore.dvccache import object_path
