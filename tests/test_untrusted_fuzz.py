@@ -52,6 +52,7 @@ def _inside(rel: str) -> bool:
     return not norm.startswith(("/", "..")) and norm != "."
 
 
+@RELAXED  # no per-example deadline: a busy CI machine is not a failure
 @given(st.lists(st.fixed_dictionaries({"md5": MD5S, "relpath": HOSTILE_PATHS}), max_size=6))
 def test_accepted_listings_only_name_paths_inside_their_folder(
     entries: list[dict[str, str]],
