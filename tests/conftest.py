@@ -13,9 +13,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from tests.helpers import git, isolate_in, write_model
 
 from modelreg import Registry
+
+# Property tests run real git and files; on a busy 2-core CI machine one example can take
+# longer than Hypothesis's 200 ms deadline without anything being wrong.  Timing is measured
+# by bench/, never by a test.
+settings.register_profile("modelreg", deadline=None)
+settings.load_profile("modelreg")
 
 
 @pytest.fixture(autouse=True)
