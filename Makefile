@@ -31,9 +31,13 @@ demo: $(STAMP)
 # The deterministic tier, under coverage: branch coverage of modelreg, counting the modelreg
 # processes the tests start ([tool.coverage.run] in pyproject.toml), combined at the end;
 # the report fails the target below `fail_under`.
+# One pytest worker per core, each test file on one worker (module-scoped fixtures such as the
+# crash test's template registries are built once).  Bytecode is cached even where the
+# environment turns it off: the suite starts about two thousand modelreg processes, and
+# recompiling modelreg in each one costs minutes.
 test: $(STAMP)
 	rm -f .coverage .coverage.*
-	$(BIN)/coverage run -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(BIN)/coverage run -m pytest -q -n auto --dist loadfile
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report --sort=cover
 
