@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from modelreg import sync
+from modelreg import sync, yamlio
 from modelreg.dvcstore import dvccache, dvcfiles, dvcio, hashing
 from modelreg.errors import (
     ConflictError,
@@ -573,7 +573,7 @@ def _gto_stages(root: Path) -> list[str] | None:
     import yaml
 
     try:
-        data = yaml.safe_load((root / ".gto").read_text(encoding="utf-8"))
+        data = yamlio.load((root / ".gto").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     stages = data.get("stages") if isinstance(data, dict) else None

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from modelreg import yamlio
 from modelreg.errors import InvalidInputError
 from modelreg.records import Scalar
 
@@ -104,7 +105,7 @@ def _number(key: str, value: Any, source: str) -> float:
 def _scalar(text: str) -> Scalar:
     """Interpret a ``--param`` value the way YAML would (``1`` int, ``0.1`` float, ``true``)."""
     try:
-        value = yaml.safe_load(text)
+        value = yamlio.load(text)
     except yaml.YAMLError:
         return text
     if isinstance(value, bool | int | float | str):
@@ -177,7 +178,7 @@ def load_file(path: str | Path) -> dict[str, Any]:
             "save it as UTF-8"
         ) from None
     try:
-        data = json.loads(text) if Path(path).suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if Path(path).suffix == ".json" else yamlio.load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         raise InvalidInputError(f"{shown} is not valid JSON or YAML: fix the file") from e
     except RecursionError:

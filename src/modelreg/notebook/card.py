@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from modelreg import yamlio
 from modelreg.errors import InvalidInputError
 
 CARD_FILE = "model.yaml"
@@ -91,7 +92,7 @@ def read(folder: Path, what: str) -> Card | None:
     if data is None:
         return None
     try:
-        card = yaml.safe_load(data.decode("utf-8"))
+        card = yamlio.load(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise _bad(what, f"is not UTF-8 text (byte {e.start})") from None
     except yaml.MarkedYAMLError as e:
