@@ -127,22 +127,27 @@ def lock_holder(registry: Registry, repo: Path) -> Iterator[subprocess.Popen[str
         holder.communicate("")
 
 
+@pytest.mark.parametrize(("timeout", "said"), [(1, "1s"), (0.25, "0.25s")])
 def test_the_write_lock_times_out_with_one_line_naming_it(
-    lock_holder: subprocess.Popen[str], repo: Path, caplog: pytest.LogCaptureFixture
+    lock_holder: subprocess.Popen[str],
+    repo: Path,
+    caplog: pytest.LogCaptureFixture,
+    timeout: float,
+    said: str,
 ) -> None:
     lock = (repo / ".git").resolve() / LOCK_NAME
     with (
         caplog.at_level(logging.INFO, logger="modelreg"),
         pytest.raises(ConflictError) as raised,
-        write_lock(lock.parent, timeout=1),
+        write_lock(lock.parent, timeout=timeout),
     ):
         pytest.fail("the lock was taken while another process held it")
     assert str(raised.value) == (
-        f"another modelreg process has held {lock} for 1s: wait for it to finish and run "
+        f"another modelreg process has held {lock} for {said}: wait for it to finish and run "
         "the command again"
     )
-    said = [r.getMessage() for r in caplog.records]
-    assert said == ["waiting for another modelreg write in this clone…"]  # said once
+    notes = [r.getMessage() for r in caplog.records]
+    assert notes == ["waiting for another modelreg write in this clone…"]  # said once
 
 
 def test_a_write_waiting_for_the_lock_gives_up_changing_nothing(

@@ -45,7 +45,7 @@ def write_lock(
                 if time.monotonic() > deadline:
                     raise ConflictError(
                         f"another modelreg process has held {git_dir / LOCK_NAME} for "
-                        f"{timeout:.0f}s: wait for it to finish and run the command again"
+                        f"{timeout:.3g}s: wait for it to finish and run the command again"
                     ) from None
                 time.sleep(0.05)
         yield
