@@ -100,6 +100,22 @@ def test_errors_carry_line_loc_problem_and_hint(
     assert str(error) == f"registry.yaml:{line}: {dotted}: {problem}: fix the file"
 
 
+def test_the_error_crosses_a_process_boundary_with_its_fields() -> None:
+    import pickle
+
+    error = InvalidIndexError(
+        "expected a number", "fix the file", source="registry.yaml", line=7, loc=("models", "x")
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is InvalidIndexError and str(copy) == str(error)
+    assert (copy.problem, copy.hint, copy.line, copy.loc) == (
+        "expected a number",
+        "fix the file",
+        7,
+        ("models", "x"),
+    )
+
+
 def test_an_error_without_a_place_has_no_line_or_loc() -> None:
     with pytest.raises(InvalidIndexError) as e:
         parse_index("- a\n")

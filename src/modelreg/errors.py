@@ -7,7 +7,7 @@ one-line message on stderr and exit code 1.  Messages say what happened *and* wh
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 
 class RegistryError(Exception):
@@ -68,6 +68,16 @@ class InvalidIndexError(RegistryError):
 
     def __str__(self) -> str:
         return f"{self.where}: {self.detail}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its fields (pickle's default would pass str(self) as `problem`), so the
+        # error crosses a process boundary (multiprocessing, a worker pool) intact.
+        kwargs = {"source": self.source, "line": self.line, "loc": self.loc}
+        return (_rebuild_invalid_index, (self.problem, self.hint, kwargs))
+
+
+def _rebuild_invalid_index(problem: str, hint: str, kwargs: dict[str, Any]) -> InvalidIndexError:
+    return InvalidIndexError(problem, hint, **kwargs)
 
 
 class GitError(RegistryError):
