@@ -112,6 +112,7 @@ class GitRepo:
     def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
         self.root = root
         self.env: dict[str, str] = dict(env or {})
+        self._index_path: Path | None = None
 
     def _env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment of one git command: the instance's, then the call's."""
@@ -123,18 +124,36 @@ class GitRepo:
         folder = Path(path)
         if not folder.is_dir():
             raise NotARegistryError(f"{str(path)!r} is not a folder: pass a Git repository")
+        # One git call also answers what a write asks next (the lock's folder, the user's
+        # index file): each git process saved is a few milliseconds of every write.
         proc = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
+            ["git", "rev-parse", "--show-toplevel", "--git-common-dir", "--git-path", "index"],
             cwd=folder,
             capture_output=True,
             text=True,
             env=_clean_env(None),
         )
-        if proc.returncode != 0 or not proc.stdout.strip():
+        lines = proc.stdout.split("\n")
+        if proc.returncode != 0 or not lines[0].strip():
             raise NotARegistryError(
                 f"{str(path)!r} is not inside a Git repository: run `git init` there first"
             )
-        return cls(Path(proc.stdout.strip()))
+        if len(lines) != 4 or lines[3]:
+            # A path with a line break in it: ask for the top level alone, as plainly as git
+            # prints it, and leave the rest to be asked when needed.
+            top = subprocess.run(
+                ["git", "rev-parse", "--show-toplevel"],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                env=_clean_env(None),
+            )
+            return cls(Path(top.stdout.removesuffix("\n")))
+        repo = cls(Path(lines[0]))
+        # Paths git prints relative to the folder it ran in (absolute ones stay as they are).
+        repo.__dict__["git_dir"] = (folder / lines[1]).resolve()
+        repo._index_path = (folder / lines[2]).resolve()
+        return repo
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -301,7 +320,9 @@ class GitRepo:
 
     def index_file(self) -> Path:
         """The user's index file (per worktree)."""
-        return (self.root / self.out("rev-parse", "--git-path", "index")).resolve()
+        if self._index_path is None:
+            self._index_path = (self.root / self.out("rev-parse", "--git-path", "index")).resolve()
+        return self._index_path
 
     def index_entries(self, paths: Sequence[str], index: Path | None = None) -> str:
         """``git ls-files --stage`` lines for ``paths`` in ``index`` (default: the user's)."""
