@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from tests.helpers import git, isolate_in, write_model
+from tests.helpers import git, isolate_in, s3_client, write_model
 
 from modelreg import Registry
 
@@ -69,16 +69,7 @@ def s3_endpoint() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket="models")
+    s3_client(endpoint).create_bucket(Bucket="models")
     yield endpoint
     server.stop()
 

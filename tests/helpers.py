@@ -196,3 +196,16 @@ def bare_remote_and_clone(tmp: Path) -> tuple[Path, Path]:
     git(tmp, "clone", "-q", str(origin), str(work))
     git(work, "commit", "-q", "--allow-empty", "-m", "Start")
     return origin, work
+
+
+def s3_client(endpoint: str) -> Any:
+    """A boto3 S3 client for moto's server at ``endpoint`` (credentials ``testing``)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import pytest
 from tests.dated import DatedRegistry
-from tests.helpers import git
+from tests.helpers import git, s3_client
 
 pytestmark = pytest.mark.slow
 
@@ -443,15 +443,7 @@ def test_not_run_markers_give_a_reason_and_precede_an_example() -> None:
 
 @pytest.fixture
 def world(tmp_path: Path, s3_endpoint: str) -> Iterator[World]:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = s3_client(s3_endpoint)
     for bucket in S3_BUCKETS:
         s3.create_bucket(Bucket=bucket)
     scratch = tmp_path
