@@ -51,6 +51,20 @@ def redact(text: str) -> str:
     return _USERINFO.sub("***@", text)
 
 
+Entry = tuple[str, str]
+"""A path's ``(mode, blob id)`` in a tree or index."""
+
+
+@dataclass(frozen=True)
+class NewCommit:
+    """A commit object :meth:`GitRepo.make_commit` wrote, and what it holds at the paths it
+    was asked to commit (``None``: no file there), so the user's index can be brought to it
+    without listing the tree again."""
+
+    id: str
+    entries: dict[str, Entry | None]
+
+
 class TagReader(Protocol):
     """What read queries need from a repository: tags by pattern and files at a commit."""
 
@@ -253,8 +267,10 @@ class GitRepo:
             raise GitError(f"could not create tag {name!r}: {error_line(proc.stderr)}")
         return proc.stdout.strip()
 
-    def _tree(self, parent: str | None, *update: str, tmp_dir: Path | None = None) -> str:
-        """The tree of ``parent`` with ``git update-index *update`` applied, built in a
+    def _tree(
+        self, parent: str | None, entries: Mapping[str, Entry | None], tmp_dir: Path | None = None
+    ) -> str:
+        """The tree of ``parent`` with ``entries`` set (``None`` removes a path), built in a
         private index file so the user's index (and what they staged) is never touched."""
         fd, tmp_path = leftovers.make_file(tmp_dir or self.git_dir, INDEX_TMP_PREFIX)
         os.close(fd)
@@ -262,23 +278,67 @@ class GitRepo:
         env = {"GIT_INDEX_FILE": tmp_index}
         try:
             self.run("read-tree", *([parent] if parent else ["--empty"]), env=env)
-            self.run("update-index", *update, env=env)
+            self.run("update-index", "-z", "--index-info", stdin=_index_info(entries), env=env)
             return self.out("write-tree", env=env)
         finally:
             Path(tmp_index).unlink(missing_ok=True)
 
+    def _hash_files(self, paths: Sequence[str]) -> list[str]:
+        """Write the working-tree files at ``paths`` as blobs (through the repository's
+        clean filters, as ``git add`` would); their ids, in order."""
+        if not paths:
+            return []
+        for path in paths:
+            if (self.root / path).is_symlink():
+                # hash-object would store what the link points at, not the link.
+                raise GitError(f"{path} is a symbolic link: modelreg commits only files it wrote")
+        ids = self.out("hash-object", "-w", "--", *paths).split("\n")
+        if len(ids) != len(paths):
+            raise GitError(f"git hash-object returned {len(ids)} ids for {len(paths)} files")
+        return ids
+
     def make_commit(
         self, paths: Sequence[str], message: str, parent: str | None, tmp_dir: Path | None = None
-    ) -> str | None:
-        """A commit *object* holding exactly ``paths`` from the working tree on top of
-        ``parent``; ``None`` when they hold nothing new.  No ref moves (see
-        :meth:`update_refs`), and the tree is built in a private index, so the user's staged
-        changes stay staged and out of the commit."""
-        tree = self._tree(parent, "--add", "--remove", "--", *paths, tmp_dir=tmp_dir)
-        if parent and tree == self.out("rev-parse", f"{parent}^{{tree}}"):
+    ) -> NewCommit | None:
+        """A commit object holding exactly ``paths`` from the working tree on top of
+        ``parent`` (a path with no file is removed); ``None`` when they hold nothing new.
+        No ref moves (see :meth:`update_refs`), and the tree is built in a private index, so
+        the user's staged changes stay staged and out of the commit.
+
+        Each file is hashed once, by ``hash-object``.  (Adding it to the private index
+        instead costs three reads of it: the index git writes right after a file changed is
+        "racily clean", so ``update-index`` and ``write-tree`` each hash it again, which on
+        a multi-megabyte ``registry.yaml`` is tens of milliseconds per write.)
+        """
+        present = [p for p in paths if (self.root / p).is_file()]
+        blobs = dict(zip(present, self._hash_files(present), strict=True))
+        before = self.tree_entries(parent, paths) if parent else {}
+        entries: dict[str, Entry | None] = {}
+        for path in paths:
+            if path not in blobs:
+                entries[path] = None
+                continue
+            # The files modelreg writes are never executable: a new one is a plain file, an
+            # existing one keeps the mode it has in the parent.
+            mode = before[path][0] if path in before else "100644"
+            entries[path] = (mode if mode in ("100644", "100755") else "100644", blobs[path])
+        if parent and all(entries[p] == before.get(p) for p in paths):
             return None
+        tree = self._tree(parent, entries, tmp_dir=tmp_dir)
         parents = ["-p", parent] if parent else []
-        return self.run("commit-tree", tree, *parents, "-F", "-", stdin=message).stdout.strip()
+        commit = self.run("commit-tree", tree, *parents, "-F", "-", stdin=message).stdout.strip()
+        return NewCommit(commit, entries)
+
+    def head(self) -> tuple[str | None, str]:
+        """:meth:`head_commit` and :meth:`head_ref` in one git call (two more on an unborn
+        branch, where the one call fails)."""
+        proc = self.run(
+            "rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD", "--", check=False
+        )
+        lines = proc.stdout.split("\n")
+        if proc.returncode == 0 and len(lines) >= 2 and lines[0] and lines[1]:
+            return lines[0], lines[1]
+        return self.head_commit(), self.head_ref()
 
     def head_ref(self) -> str:
         """The ref a commit moves: HEAD's branch, or ``HEAD`` itself when detached."""
@@ -340,21 +400,17 @@ class GitRepo:
                 found[path] = (mode, blob)
         return found
 
-    def set_index_entries(self, index: Path, commit: str | None, paths: Sequence[str]) -> None:
-        """Make ``paths``' entries in the index file ``index`` equal ``commit``'s (removed
-        where ``commit`` lacks them), then refresh their stat data so ``git status`` stays
-        fast."""
-        entries = self.tree_entries(commit, paths) if commit else {}
-        lines = []
-        for path in paths:
-            if path in entries:
-                mode, blob = entries[path]
-                lines.append(f"{mode} {blob}\t{path}")
-            else:
-                lines.append(f"0 {ZERO_OID}\t{path}")
+    def set_index_entries(self, index: Path, entries: Mapping[str, Entry | None]) -> None:
+        """Set the index file ``index``'s entries for these paths (``None`` removes one),
+        then refresh their stat data so ``git status`` stays fast."""
         env = {"GIT_INDEX_FILE": os.fspath(index)}
-        self.run("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
+        self.run("update-index", "-z", "--index-info", stdin=_index_info(entries), env=env)
         self.run("update-index", "-q", "--refresh", env=env, check=False)
+
+    def commit_entries(self, commit: str | None, paths: Sequence[str]) -> dict[str, Entry | None]:
+        """What ``commit`` holds at each of ``paths`` (``None`` where it has nothing)."""
+        found = self.tree_entries(commit, paths) if commit else {}
+        return {path: found.get(path) for path in paths}
 
     def commit_file_to_new_branch(
         self, branch: str, path: str, data: bytes, message: str, parent: str
@@ -373,13 +429,23 @@ class GitRepo:
         if proc.returncode != 0:
             raise GitError(f"cannot store {path}: {error_line(proc.stderr.decode())}")
         blob = proc.stdout.decode().strip()
-        tree = self._tree(parent, "--add", "--cacheinfo", f"100644,{blob},{path}")
+        tree = self._tree(parent, {path: ("100644", blob)})
         commit = self.run("commit-tree", tree, "-p", parent, "-F", "-", stdin=message).stdout
         commit = commit.strip()
         proc2 = self.run("update-ref", f"refs/heads/{branch}", commit, ZERO_OID, check=False)
         if proc2.returncode != 0:
             raise ConflictError(f"branch {branch!r} already exists: pick another name")
         return commit
+
+
+def _index_info(entries: Mapping[str, Entry | None]) -> str:
+    """``update-index -z --index-info`` input: a NUL-terminated line per path; mode 0
+    removes the path."""
+    lines = []
+    for path, entry in entries.items():
+        mode, blob = entry if entry is not None else ("0", ZERO_OID)
+        lines.append(f"{mode} {blob}\t{path}\0")
+    return "".join(lines)
 
 
 def ls_remote_tags(

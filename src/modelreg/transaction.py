@@ -25,7 +25,7 @@ from typing import Any
 
 from modelreg.errors import GitError
 from modelreg.faults import fault_point
-from modelreg.gitrepo import GitRepo
+from modelreg.gitrepo import Entry, GitRepo
 
 log = logging.getLogger("modelreg")
 
@@ -68,6 +68,7 @@ class Transaction:
     paths: list[str] = field(default_factory=list)
     _files: dict[str, str | None] = field(default_factory=dict)
     _created_dirs: list[str] = field(default_factory=list)
+    _entries: dict[str, Entry | None] = field(default_factory=dict)
     _lock_link: str | None = None
     _phase: str = "prepared"
 
@@ -79,7 +80,8 @@ class Transaction:
     def begin(cls, repo: GitRepo) -> Transaction:
         """Start a write: record HEAD before anything changes.  The caller holds the lock
         and has run :func:`recover`."""
-        tx = cls(repo, head=repo.head_commit(), ref=repo.head_ref())
+        head, ref = repo.head()
+        tx = cls(repo, head=head, ref=ref)
         tx.dir.mkdir()
         tx._save()
         return tx
@@ -133,10 +135,12 @@ class Transaction:
         self._created_dirs.append(path.relative_to(self.repo.root).as_posix())
         self._save()
 
-    def committed(self, commit: str, paths: list[str]) -> None:
-        """The write's commit object (not yet on the branch) and the paths it changed."""
+    def committed(self, commit: str, entries: dict[str, Entry | None]) -> None:
+        """The write's commit object (not yet on the branch) and what it holds at the paths
+        it changed."""
         self.new_head = commit
-        self.paths = sorted(set(self.paths) | set(paths))
+        self._entries.update(entries)
+        self.paths = sorted(self._entries)
 
     def tagged(self, name: str, obj: str) -> None:
         """A tag object to create as ``refs/tags/<name>`` at commit time."""
@@ -204,8 +208,7 @@ class Transaction:
         staged = self.dir / "index.new"
         if index.exists():
             shutil.copyfile(index, staged)
-        assert self.new_head is not None
-        self.repo.set_index_entries(staged, self.new_head, self.paths)
+        self.repo.set_index_entries(staged, self._entries)
         return staged
 
     def _install_index(self, index: Path, staged: Path) -> None:
@@ -280,7 +283,7 @@ def _finish(repo: GitRepo, record: dict[str, Any]) -> None:
         return
     index = repo.index_file()
     # Through git itself now: it takes index.lock, and refuses if someone else holds it.
-    repo.set_index_entries(index, record["new_head"], paths)
+    repo.set_index_entries(index, repo.commit_entries(record["new_head"], paths))
 
 
 def recover(repo: GitRepo) -> str | None:

@@ -125,12 +125,13 @@ class Write:
             message = message.rstrip("\n") + "\n\n" + OP_TRAILER + json.dumps(op, sort_keys=True)
             message += "\n"
         parent = self.tx.new_head or self.tx.head
-        commit = self.repo.make_commit(paths, message, parent, self.tx.tmp_dir)
+        made = self.repo.make_commit(paths, message, parent, self.tx.tmp_dir)
         fault_point("after-commit-object")
-        if commit is not None:
-            self.tx.headline = message.splitlines()[0]
-            self.tx.committed(commit, paths)
-        return require_commit(commit or parent)
+        if made is None:
+            return require_commit(parent)
+        self.tx.headline = message.splitlines()[0]
+        self.tx.committed(made.id, made.entries)
+        return made.id
 
     def _refresh_schema(self) -> list[str]:
         """The committed JSON Schema the index's ``$schema`` line names, written when it is
@@ -156,7 +157,7 @@ class Write:
 
     def save_index(self) -> None:
         if self.index.branch is None:
-            current = self.repo.head_ref()
+            current = self.tx.ref
             if current.startswith("refs/heads/"):
                 # A registry made before `branch:` existed learns it on its first write.
                 name = current.removeprefix("refs/heads/")
@@ -195,7 +196,7 @@ class Write:
         branch = self.index.branch
         if branch is None:
             return
-        current = self.repo.head_ref()
+        current = self.tx.ref  # HEAD's ref when the write began, under the lock
         if current == f"refs/heads/{branch}":
             return
         if current == "HEAD":
