@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from modelreg import records
 from modelreg.errors import NotFoundError
 from modelreg.gitrepo import TagReader
 from modelreg.grammar import (
@@ -20,17 +21,7 @@ from modelreg.grammar import (
     parse_tag,
     tag_patterns,
 )
-from modelreg.records import (
-    Comparison,
-    Event,
-    EventKind,
-    ModelDetail,
-    ModelSummary,
-    ModelVersion,
-    SearchRow,
-    StageSpan,
-    ValueDelta,
-)
+from modelreg.records import EventKind
 from modelreg.semver import sort_key
 from modelreg.state import ModelState, replay, replay_parsed
 from modelreg.tagmessage import human_text, parse_record
@@ -52,14 +43,14 @@ def existing_state(repo: TagReader, name: str) -> ModelState:
     return state
 
 
-def version_record(state: ModelState, version: str) -> ModelVersion:
+def version_record(state: ModelState, version: str) -> records.ModelVersion:
     """The public record of one version (registration data from its tag)."""
     vs = state.versions[version]
     raw = vs.tag
     record = parse_record(raw.message) if raw else None
     when = datetime.fromtimestamp(raw.timestamp if raw else 0, tz=timezone.utc)
     who = f"{raw.tagger_name} <{raw.tagger_email}>" if raw else ""
-    return ModelVersion(
+    return records.ModelVersion(
         name=state.name,
         version=version,
         tag=raw.name if raw else "",
@@ -102,7 +93,7 @@ def which(
     stage: str,
     stages: Callable[[], list[str] | None] | None = None,
     at: datetime | None = None,
-) -> ModelVersion:
+) -> records.ModelVersion:
     """The version that holds ``stage`` now, or that held it at ``at``.  ``stages`` gives the
     registry's stages when known; asked only on the error path (it reads registry.yaml), it
     makes the error for a stage that is not one say so instead of suggesting a promotion."""
@@ -126,7 +117,7 @@ def which(
     return version_record(state, holder)
 
 
-def _which_at(state: ModelState, stage: str, at: datetime) -> ModelVersion:
+def _which_at(state: ModelState, stage: str, at: datetime) -> records.ModelVersion:
     name = state.name
     if state.deprecated:
         raise NotFoundError(
@@ -141,7 +132,7 @@ def _which_at(state: ModelState, stage: str, at: datetime) -> ModelVersion:
     return version_record(state, holder)
 
 
-def latest(repo: TagReader, name: str) -> ModelVersion:
+def latest(repo: TagReader, name: str) -> records.ModelVersion:
     """The greatest active version."""
     state = existing_state(repo, name)
     version = state.latest()
@@ -151,7 +142,7 @@ def latest(repo: TagReader, name: str) -> ModelVersion:
     return version_record(state, version)
 
 
-def resolve(repo: TagReader, ref: Reference) -> ModelVersion:
+def resolve(repo: TagReader, ref: Reference) -> records.ModelVersion:
     """The version a reference names."""
     if ref.stage:
         return which(repo, ref.model, ref.stage)
@@ -167,7 +158,7 @@ def resolve(repo: TagReader, ref: Reference) -> ModelVersion:
     return latest(repo, ref.model)
 
 
-def with_artifact(repo: TagReader, mv: ModelVersion) -> ModelVersion:
+def with_artifact(repo: TagReader, mv: records.ModelVersion) -> records.ModelVersion:
     """Fill path/md5/size from the tagged commit for versions registered by other tools."""
     if mv.md5 is not None:
         return mv
@@ -192,7 +183,7 @@ def with_artifact(repo: TagReader, mv: ModelVersion) -> ModelVersion:
     )
 
 
-def show_model(repo: TagReader, name: str) -> ModelDetail:
+def show_model(repo: TagReader, name: str) -> records.ModelDetail:
     """Every version of a model, newest first, with metrics and stage holders; the
     description and labels are those of the most recent registration."""
     state = existing_state(repo, name)
@@ -200,7 +191,7 @@ def show_model(repo: TagReader, name: str) -> ModelDetail:
     versions.sort(key=lambda mv: sort_key(mv.version), reverse=True)
     newest = _newest_tag(state)
     record = parse_record(newest.message) if newest is not None else None
-    return ModelDetail(
+    return records.ModelDetail(
         name=name,
         description=record.description if record else None,
         labels=record.labels if record else [],
@@ -221,7 +212,7 @@ def history(
     name: str | None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> list[Event]:
+) -> list[records.Event]:
     """The audit log, newest first: every event of one model, or of all models; with
     ``since``/``until``, those dated between them (both included)."""
     if name is not None:
@@ -254,7 +245,7 @@ def all_states(repo: TagReader, messages: bool = True) -> dict[str, ModelState]:
     return {name: replay_parsed(name, tags) for name, tags in sorted(grouped.items())}
 
 
-def list_models(repo: TagReader, at: datetime | None = None) -> list[ModelSummary]:
+def list_models(repo: TagReader, at: datetime | None = None) -> list[records.ModelSummary]:
     """One row per model: latest version, stage holders, latest version's metrics; with
     ``at``, as they were at that instant (models made later are left out).
 
@@ -271,18 +262,18 @@ def list_models(repo: TagReader, at: datetime | None = None) -> list[ModelSummar
         for name, version in latest.items()
         if version is not None and (tag := states[name].versions[version].tag) is not None
     ]
-    records = {}
+    artifacts = {}
     for raw in repo.tags(wanted) if wanted else []:
         record = parse_record(raw.message)
         if record is not None:
-            records[raw.name] = record
+            artifacts[raw.name] = record
     rows = []
     for name, state in states.items():
         version = latest[name]
         tag = state.versions[version].tag if version is not None else None
-        record = records.get(tag.name) if tag is not None else None
+        record = artifacts.get(tag.name) if tag is not None else None
         rows.append(
-            ModelSummary(
+            records.ModelSummary(
                 name=name,
                 latest=version,
                 stages=state.holders(),
@@ -293,13 +284,13 @@ def list_models(repo: TagReader, at: datetime | None = None) -> list[ModelSummar
     return rows
 
 
-def _delta(key: str, a: object, b: object) -> ValueDelta:
+def _delta(key: str, a: object, b: object) -> records.ValueDelta:
     numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (a, b))
     delta = float(b) - float(a) if numeric else None  # type: ignore[arg-type]
-    return ValueDelta(key=key, a=a, b=b, delta=delta)  # type: ignore[arg-type]
+    return records.ValueDelta(key=key, a=a, b=b, delta=delta)  # type: ignore[arg-type]
 
 
-def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
+def compare(repo: TagReader, name: str, a: str, b: str) -> records.Comparison:
     """Metrics and params of two versions side by side, and whether the bytes changed."""
     check_version(a)
     check_version(b)
@@ -308,7 +299,9 @@ def compare(repo: TagReader, name: str, a: str, b: str) -> Comparison:
     return compare_versions(name, va, vb)
 
 
-def compare_versions(name: str, va: ModelVersion, vb: ModelVersion) -> Comparison:
+def compare_versions(
+    name: str, va: records.ModelVersion, vb: records.ModelVersion
+) -> records.Comparison:
     """:func:`compare` of two records already resolved (with their artifacts): pure, so the
     registry site renders many comparisons from one reading of the tags."""
     metric_keys = sorted(set(va.metrics) | set(vb.metrics))
@@ -321,7 +314,7 @@ def compare_versions(name: str, va: ModelVersion, vb: ModelVersion) -> Compariso
     sig_a = (va.card or {}).get("signature")
     sig_b = (vb.card or {}).get("signature")
     signature_changed = None if va.card is None or vb.card is None else sig_a != sig_b
-    return Comparison(
+    return records.Comparison(
         name=name,
         a=va.version,
         b=vb.version,
@@ -334,7 +327,7 @@ def compare_versions(name: str, va: ModelVersion, vb: ModelVersion) -> Compariso
     )
 
 
-def search_rows(repo: TagReader) -> list[SearchRow]:
+def search_rows(repo: TagReader) -> list[records.SearchRow]:
     """Every registered, active version of every model not deprecated, as search rows: by
     model name, then newest version first (one listing of all tags, messages included)."""
     rows = []
@@ -349,7 +342,7 @@ def search_rows(repo: TagReader) -> list[SearchRow]:
     return rows
 
 
-def _search_row(name: str, version: str, raw: RawTag, holders: dict[str, str]) -> SearchRow:
+def _search_row(name: str, version: str, raw: RawTag, holders: dict[str, str]) -> records.SearchRow:
     record = parse_record(raw.message)
     if record is not None:
         when = record.registered_at
@@ -358,7 +351,7 @@ def _search_row(name: str, version: str, raw: RawTag, holders: dict[str, str]) -
     else:
         when = datetime.fromtimestamp(raw.timestamp, tz=timezone.utc)
     flavor = (record.card or {}).get("flavor") if record else None
-    return SearchRow(
+    return records.SearchRow(
         model=name,
         version=version,
         tag=raw.name,
@@ -372,7 +365,7 @@ def _search_row(name: str, version: str, raw: RawTag, holders: dict[str, str]) -
     )
 
 
-def stage_timeline(repo: TagReader, name: str | None) -> list[StageSpan]:
+def stage_timeline(repo: TagReader, name: str | None) -> list[records.StageSpan]:
     """Which version held each stage over time, for one model or (without the events' notes,
     from one listing of every tag) for all."""
     from modelreg.timeline import stage_spans

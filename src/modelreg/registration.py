@@ -141,8 +141,7 @@ def _restore_index_entries(repo: GitRepo, paths: list[str], listing: str) -> Non
         repo.run("update-index", "--index-info", stdin="\n".join(info) + "\n")
 
 
-# Here rather than in records.py: creating a frozen dataclass costs about a millisecond, and
-# every read query imports records.py; only this write returns one.
+# Beside the one write that returns it (a record's cost is paid only by the commands using it).
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DvcRemoteChange:
     """What setting the default DVC remote of a registry changed.

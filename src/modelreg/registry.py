@@ -16,24 +16,24 @@ from modelreg import queries
 from modelreg.errors import InvalidInputError, NotARegistryError
 from modelreg.gitrepo import GitRepo, TagReader, redact
 from modelreg.grammar import Reference, parse_reference, tag_patterns
-from modelreg.records import (
-    AppliedChange,
-    Comparison,
-    Event,
-    ModelDetail,
-    ModelSummary,
-    ModelVersion,
-    Proposal,
-    RebuiltIndex,
-    SearchRow,
-    StageChange,
-    StageSpan,
-)
 from modelreg.semver import Bump
 from modelreg.timespec import instant, shown
 
 if TYPE_CHECKING:
     from modelreg.checks import Report
+    from modelreg.records import (
+        AppliedChange,
+        Comparison,
+        Event,
+        ModelDetail,
+        ModelSummary,
+        ModelVersion,
+        Proposal,
+        RebuiltIndex,
+        SearchRow,
+        StageChange,
+        StageSpan,
+    )
     from modelreg.registration import DvcRemoteChange
     from modelreg.writer import WriteOptions
 

@@ -8,16 +8,17 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TextIO
 
-from modelreg.records import (
-    Comparison,
-    Event,
-    ModelDetail,
-    ModelSummary,
-    ModelVersion,
-    to_jsonable,
-)
+from modelreg.records import to_jsonable
 
 if TYPE_CHECKING:
+    from modelreg.records import (
+        Comparison,
+        Event,
+        ModelDetail,
+        ModelSummary,
+        ModelVersion,
+        SearchRow,
+    )
     from modelreg.registration import DvcRemoteChange
 
 
@@ -298,9 +299,7 @@ class ProgressMeter:
             self.stream.flush()
 
 
-# Search and --at renderers: appended here (not in the import block above) so that they merge
-# cleanly beside other additions to this module.
-from modelreg.records import SearchRow  # noqa: E402
+# Search and --at renderers.
 
 
 def search_rows(rows: Sequence[SearchRow]) -> str:
