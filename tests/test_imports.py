@@ -71,3 +71,40 @@ def test_the_read_path_names_the_write_record_as_the_transaction_does() -> None:
     from modelreg import registry, transaction
 
     assert f'"{transaction.JOURNAL_DIR}"' in inspect.getsource(registry.Registry._reader)
+
+
+def test_which_creates_no_record_it_does_not_return(registry: Registry, repo: Path) -> None:
+    """Each kind of record is a module of its own, imported when its name is first used."""
+    write_model(repo, "a")
+    registry.register("churn", "models/churn.pkl")
+    registry.promote("churn", "v1.0.0", "production")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "modelreg", "which", "churn", "production"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = sorted(
+        name
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+        and (name := line.rsplit("|", 1)[-1].strip()).startswith("modelreg.records.")
+    )
+    # Replaying tags makes events and reads registration records; nothing else is built.
+    assert set(records) <= {"modelreg.records.artifact", "modelreg.records.event"}
+
+
+def test_every_record_is_importable_by_its_old_name() -> None:
+    import importlib
+
+    import modelreg.records as records
+
+    for name in records.__all__:
+        value = getattr(records, name)
+        assert value is not None
+        if isinstance(value, type) and name[0].isupper() and name not in ("EventKind",):
+            module = importlib.import_module(value.__module__)
+            assert getattr(module, name) is value
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        records.Nope  # noqa: B018
