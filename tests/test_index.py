@@ -8,6 +8,7 @@ import pytest
 
 from modelreg.errors import InvalidIndexError
 from modelreg.index.editor import IndexEditor
+from modelreg.index.files import read_index_text
 from modelreg.index.header import read_stage_order
 from modelreg.index.parse import parse_index
 from modelreg.index.schema import Index, ModelEntry, VersionEntry
@@ -144,3 +145,17 @@ def test_editor_reports_the_file_line_of_a_bad_block() -> None:
     line = text.splitlines().index("        size: one") + 1
     with pytest.raises(InvalidIndexError, match=rf"registry.yaml:{line}: models.churn.versions"):
         IndexEditor(text).entry("churn")
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"stages: [a]\nmodels: {}\n", "stages: [a]\nmodels: {}\n"),
+        (b"stages: [a]\r\nmodels: {}\r\n", "stages: [a]\nmodels: {}\n"),
+        (b"stages: [a]\rmodels: {}\r", "stages: [a]\nmodels: {}\n"),
+        (b"# caf\xc3\xa9\r\nmodels: {}\n", "# caf\u00e9\nmodels: {}\n"),
+    ],
+)
+def test_the_index_is_read_with_universal_newlines(tmp_path: Path, raw: bytes, text: str) -> None:
+    (tmp_path / "registry.yaml").write_bytes(raw)
+    assert read_index_text(tmp_path) == text
