@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from modelreg.errors import InvalidIndexError
+from modelreg.index import header
 from modelreg.index.editor import IndexEditor
 from modelreg.index.files import read_index_text
 from modelreg.index.header import read_stage_order
@@ -159,3 +163,44 @@ def test_editor_reports_the_file_line_of_a_bad_block() -> None:
 def test_the_index_is_read_with_universal_newlines(tmp_path: Path, raw: bytes, text: str) -> None:
     (tmp_path / "registry.yaml").write_bytes(raw)
     assert read_index_text(tmp_path) == text
+
+
+_ITEM = st.sampled_from(
+    ["dev", "prod", "staging-2", "a_b", "yes", "No", "null", "1", "1.5", "'q'", "x y", "", "on"]
+)
+_OTHER = st.sampled_from(["# note", "", "branch: main", "branch: feat/x", "policy: {}", "x: 1"])
+
+
+@given(
+    before=st.lists(_OTHER, max_size=3),
+    items=st.lists(_ITEM, max_size=4),
+    spaces=st.sampled_from([", ", ",", " , "]),
+    after=st.lists(_OTHER, max_size=2),
+)
+def test_the_stage_order_is_read_as_yaml_reads_it(
+    tmp_path_factory: pytest.TempPathFactory,
+    before: list[str],
+    items: list[str],
+    spaces: str,
+    after: list[str],
+) -> None:
+    """The header modelreg writes is read without a YAML parser; every header, that form or
+    not, gives what reading it as YAML gives."""
+    text = "".join(f"{line}\n" for line in [*before, f"stages: [{spaces.join(items)}]", *after])
+    root = tmp_path_factory.mktemp("h")
+    (root / "registry.yaml").write_text(text + "models: {}\n")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        data = {}
+    stages = data.get("stages") if isinstance(data, dict) else None
+    ok = isinstance(stages, list) and all(isinstance(s, str) for s in stages)
+    assert read_stage_order(root) == (stages if ok else header.DEFAULT_STAGES)
+
+
+def test_the_header_modelreg_writes_is_read_without_yaml() -> None:
+    head = "# yaml-language-server: $schema=x\nbranch: main\nstages: [dev, staging, prod]\n"
+    assert header._simple_stages(head) == ["dev", "staging", "prod"]
+    assert header._simple_stages("stages: []\n") == []
+    assert header._simple_stages("stages: [dev, 'prod']\n") is None
+    assert header._simple_stages("policy:\n  prod: {}\nstages: [dev]\n") is None

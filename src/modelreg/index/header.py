@@ -7,16 +7,22 @@ machinery and parsing every version of every model for it would cost more than t
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import yaml
-
-from modelreg import yamlio
-
 INDEX_FILE = "registry.yaml"
 DEFAULT_STAGES = ["dev", "staging", "production"]
+
+# The header modelreg writes (comment lines, `branch:`, `stages: [a, b]`), recognised without
+# importing a YAML parser: that import alone is ~10 ms of a `show`.  Anything else (a
+# `policy:` block, quoting, block lists) is read by YAML.
+_OTHER_LINE = r"(?:#[^\n]*|[ \t]*|branch: [A-Za-z0-9_./-]+)\n"
+_SIMPLE_HEAD = re.compile(rf"(?:{_OTHER_LINE})*stages: \[([^\]\n]*)\][ \t]*\n(?:{_OTHER_LINE})*")
+# A flow-list item YAML reads as this very string: no number, boolean or null word.
+_PLAIN_STAGE = re.compile(r"[a-z][a-z0-9_-]*")
+_NOT_PLAIN = frozenset({"yes", "no", "on", "off", "true", "false", "null"})
 
 
 def read_stage_order(root: Path) -> list[str]:
@@ -41,14 +47,34 @@ def read_stage_order(root: Path) -> list[str]:
         # Not UTF-8 is "unreadable" as invalid YAML is: `list` still answers from the tags,
         # and `modelreg check` or any write reports the file itself.
         return list(DEFAULT_STAGES)
+    text = "".join(head)
+    simple = _simple_stages(text)
+    if simple is not None:
+        return simple
+    import yaml
+
+    from modelreg import yamlio
+
     try:
-        data = yamlio.load("".join(head)) or {}
+        data = yamlio.load(text) or {}
     except (yaml.YAMLError, RecursionError):
         return list(DEFAULT_STAGES)
     stages = data.get("stages") if isinstance(data, dict) else None
     if isinstance(stages, list) and all(isinstance(s, str) for s in stages):
         return stages
     return list(DEFAULT_STAGES)
+
+
+def _simple_stages(head: str) -> list[str] | None:
+    """The stages of a header in the form modelreg writes it; ``None`` for any other form."""
+    found = _SIMPLE_HEAD.fullmatch(head if head.endswith("\n") else head + "\n")
+    if found is None:
+        return None
+    inside = found.group(1).strip()
+    items = [item.strip() for item in inside.split(",")] if inside else []
+    if all(_PLAIN_STAGE.fullmatch(s) and s not in _NOT_PLAIN for s in items):
+        return items
+    return None
 
 
 def in_promotion_order(stages: Iterable[str], order: Sequence[str]) -> list[str]:
