@@ -204,3 +204,62 @@ def test_the_header_modelreg_writes_is_read_without_yaml() -> None:
     assert header._simple_stages("stages: []\n") == []
     assert header._simple_stages("stages: [dev, 'prod']\n") is None
     assert header._simple_stages("policy:\n  prod: {}\nstages: [dev]\n") is None
+
+
+# -- a stage change rewrites one line of the model's block ---------------------------------
+
+_STAGE = st.sampled_from(["dev", "staging", "production", "qa", "yes", "1", "a b"])
+_VERSION = st.sampled_from(["v1.0.0", "v2.0.0-rc.1", "1.2.3", "v0.0.1+build.7"])
+_TEXT = st.text(alphabet="ab: #'\"\n\t{}[]&*!%@`-é", max_size=30)
+
+
+@given(
+    description=st.none() | _TEXT,
+    labels=st.lists(_TEXT, max_size=2),
+    old=st.dictionaries(_STAGE, _VERSION, max_size=3),
+    new=st.dictionaries(_STAGE, _VERSION, max_size=4),
+    versions=st.lists(_VERSION, max_size=3, unique=True),
+)
+def test_a_stage_change_rewrites_the_block_as_a_full_dump_would(
+    description: str | None,
+    labels: list[str],
+    old: dict[str, str],
+    new: dict[str, str],
+    versions: list[str],
+) -> None:
+    from modelreg.index.serialise import dump_model_block, replace_stages
+
+    order = ["dev", "staging", "production"]
+    entry = ModelEntry(
+        description=description,
+        labels=labels,
+        stages=old,
+        versions={v: VersionEntry(tag=f"m@{v}", metrics={"acc": 0.5}) for v in versions},
+    )
+    block = dump_model_block("m", entry, order)
+    want = dump_model_block("m", entry.model_copy(update={"stages": new}), order)
+    assert replace_stages(block, new, order) == want
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        # A quoted description that hides a line looking like the stages line.
+        '  m:\n    description: "x\n    stages: {dev: v9.9.9}\n    versions: {}\n      "\n',
+        # The key twice: YAML keeps the last, so the first is not the one to change.
+        "  m:\n    stages: {dev: v1.0.0}\n    versions: {}\n    stages: {dev: v2.0.0}\n",
+        # An anchor another node may refer to, a comment, a block mapping: not our line.
+        "  m:\n    stages: &s {dev: v1.0.0}\n    versions: {}\n",
+        "  m:\n    stages: {dev: v1.0.0}  # pinned\n    versions: {}\n",
+        "  m:\n    stages:\n      dev: v1.0.0\n    versions: {}\n",
+    ],
+)
+def test_a_block_not_in_modelregs_form_is_parsed_and_rewritten_whole(block: str) -> None:
+    from modelreg.index.serialise import replace_stages
+
+    assert replace_stages(block, {"staging": "v1.0.0"}, ["dev", "staging"]) is None
+    editor = IndexEditor("stages: [dev, staging]\nmodels:\n" + block)
+    editor.set_stages("m", {"staging": "v1.0.0"})
+    data = yaml.safe_load(editor.render())
+    assert data["models"]["m"]["stages"] == {"staging": "v1.0.0"}
+    assert parse_index(editor.render()).models["m"].stages == {"staging": "v1.0.0"}

@@ -43,7 +43,7 @@ from modelreg.writer import (
 def _sync_stages(w: Write, before: ModelState, new_tag: RawTag) -> ModelState:
     """Make the index's desired stages equal the stages the tags now realize."""
     after = before.with_tag(new_tag)
-    w.index.entry(before.name).stages = after.holders()
+    w.index.set_stages(before.name, after.holders())
     return after
 
 

@@ -9,7 +9,7 @@ from modelreg.index.header import INDEX_FILE
 from modelreg.index.layout import preamble, split_models
 from modelreg.index.parse import parse_index
 from modelreg.index.schema import Index, ModelEntry
-from modelreg.index.serialise import dump_index, dump_model_block
+from modelreg.index.serialise import dump_index, dump_model_block, replace_stages
 
 
 class IndexEditor:
@@ -69,6 +69,21 @@ class IndexEditor:
             entry = ModelEntry()
         self._changed[name] = entry
         return entry
+
+    def set_stages(self, name: str, stages: dict[str, str]) -> None:
+        """Set model ``name``'s desired stages.
+
+        A stage change rewrites one line of a block that may hold thousands of versions: when
+        the block is in modelreg's layout and not otherwise changed, that line is replaced in
+        the text, without parsing or re-serialising the versions (the whole file was
+        validated when the write began)."""
+        if self._full is None and name not in self._changed and name in self._blocks:
+            start, block = self._blocks[name]
+            patched = replace_stages(block, stages, self.stages)
+            if patched is not None:
+                self._blocks[name] = (start, patched)
+                return
+        self.entry(name).stages = dict(stages)
 
     def render(self) -> str:
         """The whole file with the changed models re-serialized."""

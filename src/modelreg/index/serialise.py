@@ -4,6 +4,7 @@ content twice produces the same bytes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,15 @@ def _model_dict(entry: ModelEntry, stage_order: list[str]) -> dict[str, Any]:
         data["labels"] = _FlowList(entry.labels)
     if entry.deprecated:
         data["deprecated"] = True
-    rank = {s: i for i, s in enumerate(stage_order)}
-    stages = sorted(entry.stages.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
-    data["stages"] = _Flow(stages)
+    data["stages"] = _Flow(_in_stage_order(entry.stages, stage_order))
     versions = sorted(entry.versions.items(), key=lambda kv: sort_key(kv[0]))
     data["versions"] = {v: _version_dict(e) for v, e in versions}
     return data
+
+
+def _in_stage_order(stages: Mapping[str, str], stage_order: list[str]) -> list[tuple[str, str]]:
+    rank = {s: i for i, s in enumerate(stage_order)}
+    return sorted(stages.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 
 def _policy_dict(rule: StagePolicy) -> dict[str, Any]:
@@ -73,6 +77,72 @@ def dump_model_block(name: str, entry: ModelEntry, stage_order: list[str]) -> st
     """One model's lines under ``models:``, exactly as :func:`dump_index` writes them."""
     text = _dump({"models": {name: _model_dict(entry, stage_order)}})
     return text.split("\n", 1)[1]
+
+
+def replace_stages(block: str, stages: Mapping[str, str], stage_order: list[str]) -> str | None:
+    """``block`` (one model's lines under ``models:``) with its ``stages:`` line rewritten
+    for ``stages`` and every other byte kept; ``None`` unless that line is as
+    :func:`dump_model_block` writes it (one line, a flow mapping, no anchor or comment).
+
+    The new line comes from the same dumper at the same depth, so the result equals
+    re-serialising the whole block.  Where the line is is found by YAML's parser events, not
+    by matching text: a hand-written block can hide a line that looks like ``stages:`` in a
+    multi-line quoted description, or repeat the key (YAML keeps the last).
+    """
+    lines = block.split("\n")
+    found = _stages_line(block)
+    if found is None:
+        return None
+    line = _dump({"models": {"m": {"stages": _Flow(_in_stage_order(stages, stage_order))}}})
+    new = line.split("\n", 2)[2]  # below `models:` and the model's key line
+    return "\n".join(lines[:found]) + "\n" + new + "\n".join(lines[found + 1 :])
+
+
+def _stages_line(block: str) -> int | None:
+    """The index, in ``block``'s lines, of the model's one-line ``stages:`` entry."""
+    try:
+        events = list(yaml.parse("models:\n" + block, Loader=yamlio.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    # Stream, document, `models:` mapping and key, its mapping, the model's key, the model's
+    # own mapping: then the model's keys and values until that mapping ends.
+    if len(events) < 7 or not isinstance(events[6], yaml.MappingStartEvent):
+        return None
+    keys: list[tuple[yaml.ScalarEvent, list[yaml.Event]]] = []
+    i, depth = 7, 0
+    while i < len(events) and not isinstance(events[i], yaml.MappingEndEvent):
+        key = events[i]
+        if not isinstance(key, yaml.ScalarEvent):
+            return None
+        value: list[yaml.Event] = []
+        i += 1
+        while True:
+            event = events[i]
+            value.append(event)
+            i += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if depth == 0:
+                break
+        keys.append((key, value))
+    named = [(key, value) for key, value in keys if key.value == "stages"]
+    if len(named) != 1:
+        return None
+    key, value = named[0]
+    start, end = key.start_mark, value[-1].end_mark
+    if start is None or end is None:
+        return None
+    first = value[0]
+    one_line = start.line == end.line and start.column == 4
+    plain = all(getattr(e, "anchor", None) is None for e in [key, *value])
+    if not (isinstance(first, yaml.MappingStartEvent) and first.flow_style and one_line and plain):
+        return None
+    text_line = block.split("\n")[start.line - 1]  # the events counted the `models:` line
+    if text_line[end.column :].strip():
+        return None  # a comment after the value: not a line modelreg wrote
+    return start.line - 1
 
 
 def dump_index(index: Index, preamble: str = "") -> str:
