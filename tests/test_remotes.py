@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -234,6 +235,43 @@ def test_which_and_latest_by_url_use_ls_remote_only(published: Shared) -> None:
     assert mirrors(home) == []  # no clone, no fetch
     proc = modelreg(published.tmp, "which", "churn", "staging", "--repo", published.url)
     assert proc.returncode == 1 and "holds stage 'staging'" in proc.stderr
+
+
+def test_a_mirror_holding_every_listed_tag_is_not_fetched_again(
+    published: Shared, tmp_path: Path
+) -> None:
+    """Two production tags: names no longer decide, so `which` reads dates from the mirror;
+    once the mirror holds exactly what ls-remote lists, it is not fetched again, and a tag
+    the remote gains since is fetched (the answer is never stale)."""
+    alice = published.clone("alice-2")
+    Registry(alice).promote("churn", "v1.1.0", "production", push="origin")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text('#!/bin/sh\necho "$1" >> "$GIT_LOG"\nexec "$REAL_GIT" "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    log = tmp_path / "git.log"
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "REAL_GIT": shutil.which("git") or "git",
+        "GIT_LOG": str(log),
+    }
+
+    def which() -> tuple[str, list[str]]:
+        log.write_text("")
+        proc = modelreg(
+            published.tmp, "which", "churn", "production", "--repo", published.url, env=env
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip(), log.read_text().split()
+
+    answer, first = which()
+    assert (answer, "fetch" in first) == ("v1.1.0", True)
+    answer, again = which()
+    assert answer == "v1.1.0"
+    assert "ls-remote" in again and "fetch" not in again
+    Registry(alice).promote("churn", "v1.0.0", "production", push="origin")
+    answer, after = which()
+    assert (answer, "fetch" in after) == ("v1.0.0", True)
 
 
 def test_details_by_url_come_from_a_small_mirror(published: Shared, tmp_path: Path) -> None:

@@ -209,6 +209,15 @@ class GitRepo:
         out = self.run("for-each-ref", f"--format={fmt}", *patterns).stdout
         return parse_tag_listing(out)
 
+    def ref_objects(self, patterns: Sequence[str]) -> dict[str, str]:
+        """The refs matching ``patterns`` and the objects they point at (unpeeled)."""
+        out = self.out("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
+        found = {}
+        for line in out.splitlines():
+            obj, _, ref = line.partition(" ")
+            found[ref] = obj
+        return found
+
     def head_commit(self) -> str | None:
         """The commit HEAD points at, or ``None`` on an unborn branch."""
         proc = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
@@ -457,6 +466,14 @@ def ls_remote_tags(
     returned have ``timestamp`` 0 and an empty message.  Lightweight tags (no peeled line)
     are left out, as they are locally.  ``env`` is added to git's environment.
     """
+    return ls_remote_tag_refs(url, patterns, env)[0]
+
+
+def ls_remote_tag_refs(
+    url: str, patterns: Sequence[str], env: Mapping[str, str] | None = None
+) -> tuple[list[RawTag], dict[str, str]]:
+    """:func:`ls_remote_tags`, and every listed tag ref (``refs/tags/…``, lightweight ones
+    too) with the object it points at, as :meth:`GitRepo.ref_objects` gives them locally."""
     proc = subprocess.run(
         # '--': a URL starting with '-' must never be read as an option (--upload-pack=…).
         ["git", "ls-remote", "--tags", "--", url, *patterns],
@@ -475,4 +492,5 @@ def ls_remote_tags(
             peeled[name[:-3]] = sha
         else:
             objects[name] = sha
-    return [RawTag(name, peeled[name], 0, "", "", "") for name in objects if name in peeled]
+    tags = [RawTag(name, peeled[name], 0, "", "", "") for name in objects if name in peeled]
+    return tags, {f"refs/tags/{name}": sha for name, sha in objects.items()}

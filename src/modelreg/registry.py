@@ -174,6 +174,7 @@ class Registry:
             reader = remote.LsRemoteReader(self._url)
             if remote.names_decide(reader.tags(patterns)):
                 return reader
+            return remote.mirror(self._url, patterns, listed=reader.refs(patterns))
         return remote.mirror(self._url, patterns)
 
     # -- reads -----------------------------------------------------------------------------

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelreg import leftovers
 from modelreg.cache import cache_dir
 from modelreg.errors import DvcError, GitError, InvalidInputError
-from modelreg.gitrepo import GitRepo, error_line, ls_remote_tags, redact
+from modelreg.gitrepo import GitRepo, error_line, ls_remote_tag_refs, redact
 from modelreg.grammar import parse_tag
 from modelreg.records import EventKind
 from modelreg.semver import sort_key
@@ -81,13 +81,20 @@ class LsRemoteReader:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._cache: dict[tuple[str, ...], list[RawTag]] = {}
+        self._cache: dict[tuple[str, ...], tuple[list[RawTag], dict[str, str]]] = {}
 
-    def tags(self, patterns: Sequence[str], messages: bool = True) -> list[RawTag]:
+    def _listing(self, patterns: Sequence[str]) -> tuple[list[RawTag], dict[str, str]]:
         key = tuple(patterns)
         if key not in self._cache:
-            self._cache[key] = ls_remote_tags(self.url, patterns, env=_url_read_env())
+            self._cache[key] = ls_remote_tag_refs(self.url, patterns, env=_url_read_env())
         return self._cache[key]
+
+    def tags(self, patterns: Sequence[str], messages: bool = True) -> list[RawTag]:
+        return self._listing(patterns)[0]
+
+    def refs(self, patterns: Sequence[str]) -> dict[str, str]:
+        """Every tag ref the listing of ``patterns`` named, with the object it points at."""
+        return self._listing(patterns)[1]
 
     def show_file(self, rev: str, path: str) -> bytes | None:
         return None
@@ -203,8 +210,12 @@ class Mirror(GitRepo):
         return data
 
 
-def mirror(url: str, patterns: Sequence[str]) -> Mirror:
-    """A bare, shallow, blob-less local mirror of the remote's tags matching ``patterns``."""
+def mirror(url: str, patterns: Sequence[str], listed: Mapping[str, str] | None = None) -> Mirror:
+    """A bare, shallow, blob-less local mirror of the remote's tags matching ``patterns``.
+
+    ``listed`` is what ``ls-remote`` just listed for ``patterns`` (ref -> object), when the
+    caller has it: a mirror already holding exactly those refs is not fetched again (a
+    fetch asks the remote for all its refs, tens of milliseconds even when nothing came)."""
     import hashlib  # only the mirror path pays for it; ``which`` by URL does not
 
     # Named after the redacted URL: one mirror per repository whatever the token, and no
@@ -216,6 +227,8 @@ def mirror(url: str, patterns: Sequence[str]) -> Mirror:
     repo = Mirror(path, url)
     # A refspec's '*' spans '/', so the extra pattern for slashed stage names is not needed.
     refspecs = [f"+{p}:{p}" for p in patterns if "**" not in p]
+    if listed is not None and repo.ref_objects(patterns) == listed:
+        return repo
     repo.fetch(refspecs, "registry tags")
     return repo
 
