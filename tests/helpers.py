@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -139,6 +140,41 @@ def ok(proc: subprocess.CompletedProcess[str]) -> str:
     """stdout of a command that must have succeeded."""
     assert proc.returncode == 0, f"{proc.args} failed ({proc.returncode}):\n{proc.stderr}"
     return proc.stdout
+
+
+def imported_by(cwd: Path, *args: str) -> set[str]:
+    """The modules ``python -m modelreg ARGS`` imports (from ``-X importtime``); the command
+    must succeed."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "modelreg", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return imported_in(proc.stderr)
+
+
+def imported_in(importtime_report: str) -> set[str]:
+    """The module names of a ``python -X importtime`` report."""
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in importtime_report.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+def git_wrapped(folder: Path, script: str, **env: str) -> dict[str, str]:
+    """The environment of a process whose ``git`` is ``script`` (a shell script that can run
+    the real one as ``$REAL_GIT``), written into ``folder``; ``env`` is added."""
+    folder.mkdir(exist_ok=True)
+    (folder / "git").write_text(script)
+    (folder / "git").chmod(0o755)
+    return {
+        "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}",
+        "REAL_GIT": shutil.which("git") or "git",
+        **env,
+    }
 
 
 def snapshot(repo: Path) -> dict[str, object]:

@@ -8,12 +8,19 @@ import json
 import re
 import shlex
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
-from tests.helpers import VENV_BIN, bare_remote_and_clone, git, modelreg, run, write_model
+from tests.helpers import (
+    VENV_BIN,
+    bare_remote_and_clone,
+    git,
+    imported_by,
+    modelreg,
+    run,
+    write_model,
+)
 from typer.testing import CliRunner
 
 from modelreg import Registry
@@ -126,14 +133,7 @@ def test_completion_fails_silently(tmp_path: Path) -> None:
 
 
 def test_read_queries_do_not_import_the_completion_code(churn: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "modelreg", "which", "churn", "production"],
-        cwd=churn,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    imported = {ln.rsplit("|", 1)[-1].strip() for ln in proc.stderr.splitlines()}
+    imported = imported_by(churn, "which", "churn", "production")
     assert "modelreg.registry" in imported  # the probe sees our modules
     assert "modelreg.cli.complete" not in imported
 

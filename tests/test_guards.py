@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from tests.helpers import (
     VENV_BIN,
     bare_remote_and_clone,
     git,
+    git_wrapped,
     modelreg,
     run,
     snapshot,
@@ -72,15 +72,8 @@ def test_a_write_whose_branch_moves_before_its_ref_update_refuses_and_leaves_not
     write_model(repo, "v2")
     before = snapshot(repo)
     bin_dir = tmp_path / "mover-bin"
-    bin_dir.mkdir()
-    (bin_dir / "git").write_text(MOVER)
-    (bin_dir / "git").chmod(0o755)
     moved = tmp_path / "moved"
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "REAL_GIT": shutil.which("git") or "git",
-        "MOVED": str(moved),
-    }
+    env = git_wrapped(bin_dir, MOVER, MOVED=str(moved))
     proc = modelreg(repo, "register", "churn", "models/churn.pkl", env=env)
     assert moved.exists()  # the colleague did commit in between
     error = one_error_line(proc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import yaml
 from tests.helpers import (
     bare_remote_and_clone,
     git,
+    git_wrapped,
     modelreg,
     snapshot,
     start_modelreg,
@@ -245,16 +245,9 @@ def test_a_mirror_holding_every_listed_tag_is_not_fetched_again(
     the remote gains since is fetched (the answer is never stale)."""
     alice = published.clone("alice-2")
     Registry(alice).promote("churn", "v1.1.0", "production", push="origin")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "git").write_text('#!/bin/sh\necho "$1" >> "$GIT_LOG"\nexec "$REAL_GIT" "$@"\n')
-    (bin_dir / "git").chmod(0o755)
     log = tmp_path / "git.log"
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "REAL_GIT": shutil.which("git") or "git",
-        "GIT_LOG": str(log),
-    }
+    logger = '#!/bin/sh\necho "$1" >> "$GIT_LOG"\nexec "$REAL_GIT" "$@"\n'
+    env = git_wrapped(tmp_path / "bin", logger, GIT_LOG=str(log))
 
     def which() -> tuple[str, list[str]]:
         log.write_text("")

@@ -23,7 +23,15 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.helpers import git, isolated, modelreg, start_modelreg, write_model
+from tests.helpers import (
+    git,
+    imported_by,
+    imported_in,
+    isolated,
+    modelreg,
+    start_modelreg,
+    write_model,
+)
 from tests.site_story import EMAIL, HOSTILE, stepping_clock, story_repo
 from typer.testing import CliRunner
 
@@ -531,23 +539,8 @@ def test_url_is_printed_for_people() -> None:
 # -- no DVC --------------------------------------------------------------------------------
 
 
-def _imported(stderr: str) -> set[str]:
-    return {
-        line.rsplit("|", 1)[-1].strip()
-        for line in stderr.splitlines()
-        if line.startswith("import time:")
-    }
-
-
 def test_site_and_ui_import_no_dvc(story: Story, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "modelreg", "site", "-o", str(tmp_path / "o")],
-        cwd=story.repo,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    imported = _imported(proc.stderr)
+    imported = imported_by(story.repo, "site", "-o", str(tmp_path / "o"))
     assert "modelreg.site.pages" in imported
     assert sorted(m for m in imported if m.split(".")[0] in ("dvc", "dvc_data", "gto")) == []
 
@@ -570,7 +563,7 @@ def test_site_and_ui_import_no_dvc(story: Story, tmp_path: Path) -> None:
     finally:
         ui.send_signal(signal.SIGINT)
         _, err = ui.communicate(timeout=30)
-    imported = _imported(err)
+    imported = imported_in(err)
     assert "modelreg.site.server" in imported
     assert sorted(m for m in imported if m.split(".")[0] in ("dvc", "dvc_data", "gto")) == []
 
