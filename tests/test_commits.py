@@ -116,11 +116,22 @@ def test_clean_filters_apply_as_they_would_to_git_add(repo: Path) -> None:
     assert git(repo, "cat-file", "blob", f"{made.id}:a.yaml") == "SHOUT: YES"
 
 
-def test_a_symbolic_link_is_never_committed_as_what_it_points_at(repo: Path) -> None:
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_symbolic_link_is_never_committed_as_what_it_points_at(
+    repo: Path, dangling: bool
+) -> None:
     parent = commit_files(repo, {"target.yaml": "secret: 1\n"})
-    os.symlink(repo / "target.yaml", repo / "link.yaml")
+    os.symlink(repo / ("nowhere.yaml" if dangling else "target.yaml"), repo / "link.yaml")
     with pytest.raises(GitError, match=r"^link\.yaml is a symbolic link"):
         GitRepo(repo).make_commit(["link.yaml"], "m\n", parent)
+
+
+def test_a_folder_where_a_file_was_is_refused_not_removed(repo: Path) -> None:
+    parent = commit_files(repo, {"a.yaml": "a: 1\n"})
+    (repo / "a.yaml").unlink()
+    (repo / "a.yaml").mkdir()
+    with pytest.raises(GitError, match=r"^a\.yaml is not a file"):
+        GitRepo(repo).make_commit(["a.yaml"], "m\n", parent)
 
 
 def test_after_a_write_the_users_index_is_clean_and_refreshed(registry: Registry) -> None:

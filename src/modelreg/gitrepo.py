@@ -297,10 +297,6 @@ class GitRepo:
         clean filters, as ``git add`` would); their ids, in order."""
         if not paths:
             return []
-        for path in paths:
-            if (self.root / path).is_symlink():
-                # hash-object would store what the link points at, not the link.
-                raise GitError(f"{path} is a symbolic link: modelreg commits only files it wrote")
         ids = self.out("hash-object", "-w", "--", *paths).split("\n")
         if len(ids) != len(paths):
             raise GitError(f"git hash-object returned {len(ids)} ids for {len(paths)} files")
@@ -319,7 +315,16 @@ class GitRepo:
         "racily clean", so ``update-index`` and ``write-tree`` each hash it again, which on
         a multi-megabyte ``registry.yaml`` is tens of milliseconds per write.)
         """
-        present = [p for p in paths if (self.root / p).is_file()]
+        present = []
+        for path in paths:
+            full = self.root / path
+            if full.is_symlink():
+                # hash-object would store what the link points at, not the link.
+                raise GitError(f"{path} is a symbolic link: modelreg commits only files it wrote")
+            if full.is_file():
+                present.append(path)
+            elif full.exists():
+                raise GitError(f"{path} is not a file: modelreg commits only files it wrote")
         blobs = dict(zip(present, self._hash_files(present), strict=True))
         before = self.tree_entries(parent, paths) if parent else {}
         entries: dict[str, Entry | None] = {}
