@@ -166,7 +166,22 @@ def test_the_index_is_read_with_universal_newlines(tmp_path: Path, raw: bytes, t
 
 
 _ITEM = st.sampled_from(
-    ["dev", "prod", "staging-2", "a_b", "yes", "No", "null", "1", "1.5", "'q'", "x y", "", "on"]
+    [
+        "dev",
+        "prod",
+        "staging-2",
+        "a_b",
+        "team/prod",
+        "yes",
+        "No",
+        "null",
+        "1",
+        "1.5",
+        "'q'",
+        "x y",
+        "",
+        "on",
+    ]
 )
 _OTHER = st.sampled_from(["# note", "", "branch: main", "branch: feat/x", "policy: {}", "x: 1"])
 

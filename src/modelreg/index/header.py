@@ -20,9 +20,15 @@ DEFAULT_STAGES = ["dev", "staging", "production"]
 # `policy:` block, quoting, block lists) is read by YAML.
 _OTHER_LINE = r"(?:#[^\n]*|[ \t]*|branch: [A-Za-z0-9_./-]+)\n"
 _SIMPLE_HEAD = re.compile(rf"(?:{_OTHER_LINE})*stages: \[([^\]\n]*)\][ \t]*\n(?:{_OTHER_LINE})*")
-# A flow-list item YAML reads as this very string: no number, boolean or null word.
-_PLAIN_STAGE = re.compile(r"[a-z][a-z0-9_-]*")
-_NOT_PLAIN = frozenset({"yes", "no", "on", "off", "true", "false", "null"})
+# A word YAML reads as this very string: unquoted, and no number, boolean or null word.
+_PLAIN_WORD = re.compile(r"[a-z][a-z0-9_/-]*")
+_YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null"})
+
+
+def is_plain_word(text: str) -> bool:
+    """Whether YAML reads ``text`` (a key or a flow-list item) as this very string; ``False``
+    means only that a YAML parser must say what it is."""
+    return _PLAIN_WORD.fullmatch(text) is not None and text not in _YAML_WORDS
 
 
 def read_stage_order(root: Path) -> list[str]:
@@ -72,7 +78,7 @@ def _simple_stages(head: str) -> list[str] | None:
         return None
     inside = found.group(1).strip()
     items = [item.strip() for item in inside.split(",")] if inside else []
-    if all(_PLAIN_STAGE.fullmatch(s) and s not in _NOT_PLAIN for s in items):
+    if all(is_plain_word(s) for s in items):
         return items
     return None
 

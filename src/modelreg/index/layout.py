@@ -14,6 +14,7 @@ from typing import NamedTuple
 import yaml
 
 from modelreg import yamlio
+from modelreg.index.header import is_plain_word
 
 # Patterns anchored on "\n" (or matched at offsets str.find gives) rather than re.M's "^":
 # on a 3 MB index a multiline-anchored scan costs 15 ms, str.find a fraction of one.
@@ -21,10 +22,6 @@ _MODELS_LINE = re.compile(r"models:[ \t]*(\{\}[ \t]*)?(?=\n|\Z)")
 _MODELS_WORD = re.compile(r"models\b")
 _TOP_LEVEL_LINE = re.compile(r"\n[^ \t#\n]")
 _BLOCK_KEY_LINE = re.compile(r"\n  [^ \t#\n][^\n]*")
-# A key YAML reads as the same plain string (no quotes, number, bool or null word): most
-# model names, recognised without a YAML parse of each key line.
-_PLAIN_KEY = re.compile(r"[a-z][a-z0-9_/-]*:")
-_NOT_PLAIN = frozenset({"yes:", "no:", "on:", "off:", "true:", "false:", "null:"})
 _PREAMBLE = re.compile(r"(?:#[^\n]*\n|[ \t]*\n)*")
 
 
@@ -100,7 +97,8 @@ def _lines_starting(text: str, prefix: str) -> Iterator[int]:
 
 def _block_key(stripped: str) -> str | None:
     """The model name of a ``  name:`` line, or ``None`` if the line is anything else."""
-    if _PLAIN_KEY.fullmatch(stripped) and stripped not in _NOT_PLAIN:
+    # Most model names: read without a YAML parse of each key line.
+    if stripped.endswith(":") and is_plain_word(stripped[:-1]):
         return stripped[:-1]
     try:
         data = yamlio.load(stripped)

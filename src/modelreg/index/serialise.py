@@ -90,7 +90,7 @@ def replace_stages(block: str, stages: Mapping[str, str], stage_order: list[str]
     multi-line quoted description, or repeat the key (YAML keeps the last).
     """
     lines = block.split("\n")
-    found = _stages_line(block)
+    found = _stages_line(block, lines)
     if found is None:
         return None
     line = _dump({"models": {"m": {"stages": _Flow(_in_stage_order(stages, stage_order))}}})
@@ -98,8 +98,8 @@ def replace_stages(block: str, stages: Mapping[str, str], stage_order: list[str]
     return "\n".join(lines[:found]) + "\n" + new + "\n".join(lines[found + 1 :])
 
 
-def _stages_line(block: str) -> int | None:
-    """The index, in ``block``'s lines, of the model's one-line ``stages:`` entry."""
+def _stages_line(block: str, lines: list[str]) -> int | None:
+    """The index, in ``lines`` (``block``'s), of the model's one-line ``stages:`` entry."""
     try:
         events = list(yaml.parse("models:\n" + block, Loader=yamlio.SafeLoader))
     except yaml.YAMLError:
@@ -139,8 +139,8 @@ def _stages_line(block: str) -> int | None:
     plain = all(getattr(e, "anchor", None) is None for e in [key, *value])
     if not (isinstance(first, yaml.MappingStartEvent) and first.flow_style and one_line and plain):
         return None
-    text_line = block.split("\n")[start.line - 1]  # the events counted the `models:` line
-    if text_line[end.column :].strip():
+    # The events counted the `models:` line above the block.
+    if lines[start.line - 1][end.column :].strip():
         return None  # a comment after the value: not a line modelreg wrote
     return start.line - 1
 
