@@ -225,10 +225,10 @@ def mirror(url: str, patterns: Sequence[str], listed: Mapping[str, str] | None =
     if not _healthy(path):
         _build_mirror(path, url)
     repo = Mirror(path, url)
-    # A refspec's '*' spans '/', so the extra pattern for slashed stage names is not needed.
-    refspecs = [f"+{p}:{p}" for p in patterns if "**" not in p]
     if listed is not None and repo.ref_objects(patterns) == listed:
         return repo
+    # A refspec's '*' spans '/', so the extra pattern for slashed stage names is not needed.
+    refspecs = [f"+{p}:{p}" for p in patterns if "**" not in p]
     repo.fetch(refspecs, "registry tags")
     return repo
 

@@ -65,12 +65,16 @@ class Transaction:
     ref: str = "HEAD"
     new_head: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
-    paths: list[str] = field(default_factory=list)
     _files: dict[str, str | None] = field(default_factory=dict)
     _created_dirs: list[str] = field(default_factory=list)
     _entries: dict[str, Entry | None] = field(default_factory=dict)
     _lock_link: str | None = None
     _phase: str = "prepared"
+
+    @property
+    def paths(self) -> list[str]:
+        """The paths the write's commits changed."""
+        return sorted(self._entries)
 
     @property
     def dir(self) -> Path:
@@ -140,7 +144,6 @@ class Transaction:
         it changed."""
         self.new_head = commit
         self._entries.update(entries)
-        self.paths = sorted(self._entries)
 
     def tagged(self, name: str, obj: str) -> None:
         """A tag object to create as ``refs/tags/<name>`` at commit time."""
