@@ -77,6 +77,8 @@ def test_every_record_is_importable_by_its_old_name() -> None:
 
     import modelreg.records as records
 
+    # The lazily imported names are all exported, and each home exists.
+    assert set(records._HOMES) <= set(records.__all__)
     for name in records.__all__:
         value = getattr(records, name)
         assert value is not None

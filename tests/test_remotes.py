@@ -429,17 +429,23 @@ def test_push_in_a_clone_that_is_merely_behind_catches_up(shared: Shared) -> Non
     assert git(carol, "rev-parse", "HEAD") == git(shared.origin, "rev-parse", "main")
 
 
+def in_step(shared: Shared) -> tuple[Path, Path]:
+    """Alice's and Bob's clones, both at Alice's first published version of churn."""
+    alice, bob = shared.clone("alice"), shared.clone("bob")
+    write_model(alice, "first")
+    Registry(alice).register("churn", "models/churn.pkl", push="origin")
+    git(bob, "pull", "-q", "origin", "main")
+    git(bob, "fetch", "-q", "--tags")
+    return alice, bob
+
+
 def test_unpublished_writes_overtaken_by_the_remote_are_redone_on_its_tip(
     shared: Shared, tmp_path: Path
 ) -> None:
     """Alice's register and promote never left her clone (a failed upload, say); Bob then
     published the same model's next version.  Her next push redoes her writes on the
     remote tip: her version takes the next free number, her promotion follows it."""
-    alice, bob = shared.clone("alice"), shared.clone("bob")
-    write_model(alice, "first")
-    Registry(alice).register("churn", "models/churn.pkl", push="origin")
-    git(bob, "pull", "-q", "origin", "main")
-    git(bob, "fetch", "-q", "--tags")
+    alice, bob = in_step(shared)
     write_model(alice, "alice-second")
     mine = Registry(alice).register("churn", "models/churn.pkl", message="alice's retrain")
     Registry(alice).promote("churn", mine.version, "staging")
@@ -477,11 +483,7 @@ def test_the_write_machinery_redoes_only_through_the_callable_it_is_handed(
     from modelreg.gitrepo import GitRepo
     from modelreg.writer import WriteOptions
 
-    alice, bob = shared.clone("alice"), shared.clone("bob")
-    write_model(alice, "first")
-    Registry(alice).register("churn", "models/churn.pkl", push="origin")
-    git(bob, "pull", "-q", "origin", "main")
-    git(bob, "fetch", "-q", "--tags")
+    alice, bob = in_step(shared)
     write_model(alice, "alice-second")
     Registry(alice).register("churn", "models/churn.pkl")  # never published
     write_model(bob, "bob-second")
