@@ -337,6 +337,27 @@ def test_smart_http_smoke(tmp_path: Path) -> None:
     assert shared.remote_tags() == ["churn#production#1", "churn@v1.0.0"]
 
 
+def read_fifo(path: Path, timeout: float) -> str:
+    """What the first writer of the FIFO ``path`` writes, waiting at most ``timeout`` seconds
+    for it to open the FIFO (a test fails rather than hang when it never does)."""
+    import select
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # no writer needed to open
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"nothing wrote to {path.name} within {timeout}s"
+        chunks: list[bytes] = []
+        while True:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            assert ready, f"{path.name}'s writer did not finish within {timeout}s"
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return b"".join(chunks).decode()
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.parametrize("server", ["accepts", "rejects"])
 def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
     shared: Shared, tmp_path: Path, server: str
@@ -345,22 +366,26 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
     takes the refs (its receive-pack goes on without the client) or refuses them: the two
     states a later command must complete from."""
     import signal
-    import time
 
-    marker = tmp_path / "hook-started"
-    # The hook holds the push until the test answers through a FIFO with its exit code.
-    answer = tmp_path / "answer"
-    os.mkfifo(answer)
+    # The hooks say where the push is through FIFOs: pre-receive that it started (then it
+    # holds the push until the test answers with its exit code), reference-transaction that
+    # the refs were updated (post-receive would not run: receive-pack reports to the gone
+    # client first).
+    started, answer, updated = (tmp_path / n for n in ("started", "answer", "updated"))
+    for path in (started, answer, updated):
+        os.mkfifo(path)
     hook = shared.origin / "hooks" / "pre-receive"
-    hook.write_text(f"#!/bin/sh\ntouch {marker}\nread code < {answer}\nexit $code\n")
+    hook.write_text(f"#!/bin/sh\necho started > {started}\nread code < {answer}\nexit $code\n")
     hook.chmod(0o755)
+    after = shared.origin / "hooks" / "reference-transaction"
+    if server == "accepts":
+        signal_refs = f'[ "$1" = committed ] && echo updated > {updated}'
+        after.write_text(f"#!/bin/sh\ncat > /dev/null\n{signal_refs}\nexit 0\n")
+        after.chmod(0o755)
     alice = shared.clone("alice")
     write_model(alice, "interrupted-weights")
     proc = start_modelreg(alice, "register", "churn", "models/churn.pkl", "--push")
-    deadline = time.monotonic() + 60
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert marker.exists(), proc.communicate()
+    assert read_fifo(started, timeout=60) == "started\n", proc.communicate()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
     # The hook outlives the client and still holds its stderr: answer it before reading.
@@ -370,9 +395,9 @@ def test_ctrl_c_during_a_push_leaves_state_a_later_push_completes(
     _, err = proc.communicate(timeout=60)
     assert len(err.strip().splitlines()) == 1, err
     if server == "accepts":
-        # receive-pack updates the refs after its hook, without the client: wait for them.
-        while shared.remote_tags() != ["churn@v1.0.0"] and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # receive-pack updates the refs after its hook, without the client.
+        assert read_fifo(updated, timeout=60) == "updated\n"
+        after.unlink()
         assert shared.remote_tags() == ["churn@v1.0.0"]
         Registry(alice).push()  # catches up: fetches and fast-forwards
     else:
