@@ -25,17 +25,14 @@ from modelreg.gitrepo import GitRepo
 from modelreg.index.parse import parse_index
 from modelreg.index.schema import Index, ModelEntry, StagePolicy, VersionEntry
 from modelreg.index.serialise import dump_index
-from modelreg.merge import (
+from modelreg.merge import CONFLICT_PREFIX, _merge_whole, main, merge_index
+from modelreg.mergedriver import (
     ATTRIBUTES_LINE,
-    CONFLICT_PREFIX,
     DRIVER_COMMAND,
-    _merge_whole,
     driver_configured,
     ensure_attributes,
     ensure_driver,
     ensure_merge_config,
-    main,
-    merge_index,
 )
 
 

@@ -101,7 +101,7 @@ def check(
     drifted = {(p.model, p.stage) for p in report.drift}
     report.problems += _stages(index, states, at, drifted)
     report.warnings = order_warnings(states)
-    from modelreg.merge import driver_configured
+    from modelreg.mergedriver import driver_configured
 
     if not driver_configured(repo):
         report.notes.append(

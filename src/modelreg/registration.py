@@ -111,7 +111,7 @@ def init(
             dvcio.set_default_remote(root, _remote_url(remote), remote_options)
             paths.append(".dvc/config")
         # registry.yaml merges per model, version and stage where git runs the merge.
-        from modelreg.merge import ensure_driver
+        from modelreg.mergedriver import ensure_driver
 
         w.snapshot(root / ".gitattributes")
         if ensure_driver(repo):

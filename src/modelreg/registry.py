@@ -503,9 +503,9 @@ class Registry:
 
         Drifted stages (tags moved after the file last set them) are refused unless
         ``adopt`` (record the tags' state in the file) or ``revert`` (tags follow the file)."""
-        from modelreg import promotion
+        from modelreg import applying
 
-        return promotion.apply(
+        return applying.apply(
             self._git,
             dry_run=dry_run,
             adopt=adopt,

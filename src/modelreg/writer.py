@@ -40,7 +40,6 @@ from modelreg.index.editor import IndexEditor
 from modelreg.index.files import read_index_text, write_atomic
 from modelreg.index.header import INDEX_FILE
 from modelreg.index.layout import preamble
-from modelreg.index.parse import parse_index
 from modelreg.locking import write_lock
 from modelreg.state import ModelState
 from modelreg.tagmessage import OP_TRAILER
@@ -247,6 +246,8 @@ def _validate_whole(repo: GitRepo, text: str) -> None:
             return
     except OSError:
         pass
+    from modelreg.index.parse import parse_index  # the schema and YAML: only when it runs
+
     parse_index(text)
     _remember_valid(repo, text)
 
@@ -266,7 +267,7 @@ def writing(repo: GitRepo, *, need_index: bool = True) -> Iterator[Write]:
         _repair(repo)
         leftovers.remove_dead(repo.git_dir, INDEX_TMP_PREFIX)  # a killed `promote --branch`
         # Git never copies merge-driver settings into a clone: every write sets them.
-        from modelreg.merge import ensure_merge_config
+        from modelreg.mergedriver import ensure_merge_config
 
         ensure_merge_config(repo)
         try:

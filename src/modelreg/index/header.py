@@ -23,6 +23,10 @@ _SIMPLE_HEAD = re.compile(rf"(?:{_OTHER_LINE})*stages: \[([^\]\n]*)\][ \t]*\n(?:
 # A word YAML reads as this very string: unquoted, and no number, boolean or null word.
 _PLAIN_WORD = re.compile(r"[a-z][a-z0-9_/-]*")
 _YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null"})
+_BRANCH_LINE = re.compile(r"(?:^|\n)branch: ([^\n]*)")
+# A branch name YAML reads as this very string: it starts with a letter (no number, date or
+# `.inf`) and is no boolean or null word in any case.
+_PLAIN_BRANCH = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
 
 
 def is_plain_word(text: str) -> bool:
@@ -69,6 +73,23 @@ def read_stage_order(root: Path) -> list[str]:
     if isinstance(stages, list) and all(isinstance(s, str) for s in stages):
         return stages
     return list(DEFAULT_STAGES)
+
+
+def simple_header(head: str) -> tuple[str | None, list[str]] | None:
+    """The ``branch`` and ``stages`` of a header in the form modelreg writes it (no
+    ``policy:``); ``None`` for any other form, which a YAML parser and the schema must read."""
+    stages = _simple_stages(head)
+    if stages is None:
+        return None
+    branches = _BRANCH_LINE.findall(head)
+    if not branches:
+        return None, stages
+    if len(branches) > 1:
+        return None  # the key twice
+    branch = branches[0]
+    if _PLAIN_BRANCH.fullmatch(branch) is None or branch.lower() in _YAML_WORDS:
+        return None
+    return branch, stages
 
 
 def _simple_stages(head: str) -> list[str] | None:

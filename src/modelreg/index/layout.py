@@ -11,9 +11,6 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-import yaml
-
-from modelreg import yamlio
 from modelreg.index.header import is_plain_word
 
 # Patterns anchored on "\n" (or matched at offsets str.find gives) rather than re.M's "^":
@@ -97,9 +94,13 @@ def _lines_starting(text: str, prefix: str) -> Iterator[int]:
 
 def _block_key(stripped: str) -> str | None:
     """The model name of a ``  name:`` line, or ``None`` if the line is anything else."""
-    # Most model names: read without a YAML parse of each key line.
+    # Most model names: read without a YAML parse of each key line (or YAML's import).
     if stripped.endswith(":") and is_plain_word(stripped[:-1]):
         return stripped[:-1]
+    import yaml
+
+    from modelreg import yamlio
+
     try:
         data = yamlio.load(stripped)
     except yaml.YAMLError:
