@@ -3,7 +3,9 @@ modelreg ships for editors, and the `$schema` line every write keeps."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -322,3 +324,58 @@ def test_the_partial_editor_keeps_the_line_of_a_large_index() -> None:
     editor = IndexEditor(text)
     editor.entry("m1").stages["dev"] = "v1.0.0"
     assert editor.render().startswith(schemafile.MODELINE + "stages:")
+
+
+_PLUGIN = """
+built = []
+
+
+class _Plugin:
+    def new_schema_validator(self, schema, schema_type, path, kind, config, settings):
+        built.append(path.name)
+        return None, None, None
+
+
+plugin = _Plugin()
+"""
+
+_PROBE = """
+import os
+import sys
+
+import recorder
+from pydantic import BaseModel
+
+import modelreg.index.schema
+
+ours = list(recorder.built)
+
+
+class Theirs(BaseModel):
+    x: int = 0
+
+
+print(ours, recorder.built, os.environ.get("PYDANTIC_DISABLE_PLUGINS"))
+"""
+
+
+@pytest.mark.parametrize("setting", [None, "other"])
+def test_the_schema_is_built_without_pydantic_plugins_and_leaves_them_on(
+    tmp_path: Path, setting: str | None
+) -> None:
+    """Looking plugins up costs every write 7 ms: the index's models are built with the
+    lookup off, and the user's own models (and the variable) are as they were."""
+    site = tmp_path / "site"
+    dist = site / "recorder-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: recorder\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pydantic]\nrecorder = recorder:plugin\n")
+    (site / "recorder.py").write_text(_PLUGIN)
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if setting is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = setting
+    env["PYTHONPATH"] = f"{site}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.split() == ["[]", "['Theirs']", str(setting)]

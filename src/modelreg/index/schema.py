@@ -8,6 +8,7 @@ reaches editors by regenerating it.  Errors become one line in :mod:`modelreg.in
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -88,7 +89,8 @@ def _nullable(schema: dict[str, Any]) -> None:
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Built at the bottom of the module, by _build (defer_build: not as each class is made).
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -105,8 +107,8 @@ class VersionEntry(_Entry):
     md5: str | None = Field(default=None, description="DVC's md5 of the artifact")
     size: int | None = Field(default=None, description="Bytes")
     nfiles: int | None = Field(default=None, description="Files, for a folder")
-    metrics: dict[Key, float] = Field(default_factory=dict)
-    params: dict[Key, ParamValue] = Field(default_factory=dict)
+    metrics: dict[Key, float] = {}
+    params: dict[Key, ParamValue] = {}
     registered_by: str | None = Field(default=None, description="Name <email>")
     registered_at: Time = None
     deregistered: bool = False
@@ -119,12 +121,12 @@ class ModelEntry(_Entry):
 
     description: str | None = None
     path: str | None = Field(default=None, description="The artifact's path in the repository")
-    labels: list[str] = Field(default_factory=list)
+    labels: list[str] = []
     deprecated: bool = False
     stages: dict[Key, str] = Field(
-        default_factory=dict, description="The desired holder of each stage: {stage: version}"
+        default={}, description="The desired holder of each stage: {stage: version}"
     )
-    versions: dict[Key, VersionEntry] = Field(default_factory=dict)
+    versions: dict[Key, VersionEntry] = {}
 
 
 class StagePolicy(_Entry):
@@ -133,9 +135,7 @@ class StagePolicy(_Entry):
     model_config = ConfigDict(title="stage policy", json_schema_extra=_nullable)
 
     requires: Requires = None  # one stage, or a list meaning all of them
-    metrics: dict[Key, str] = Field(
-        default_factory=dict, description="Thresholds: {metric: '>= 0.9'}"
-    )
+    metrics: dict[Key, str] = Field(default={}, description="Thresholds: {metric: '>= 0.9'}")
     allow_empty: bool = Field(default=True, description="false: the stage may not be left empty")
 
     @property
@@ -156,5 +156,29 @@ class Index(_Entry):
     stages: list[str] = Field(
         default_factory=lambda: list(DEFAULT_STAGES), description="The promotion order"
     )
-    policy: dict[Key, StagePolicy] = Field(default_factory=dict)
-    models: dict[Key, ModelEntry] = Field(default_factory=dict)
+    policy: dict[Key, StagePolicy] = {}
+    models: dict[Key, ModelEntry] = {}
+
+
+def _build() -> None:
+    """Build the models' validators, with pydantic's plugin lookup turned off while they are
+    built, as Typer does for its own parameters.
+
+    The lookup reads the entry points of every installed distribution (7 ms of each write
+    here); a plugin that observes validation (tracing, metrics) has nothing to learn from
+    modelreg's own file format.  The variable is pydantic's documented switch, and is put
+    back as it was at once."""
+    previous = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    try:
+        # Nested models first: Index's schema reuses theirs.
+        for model in (VersionEntry, ModelEntry, StagePolicy, Index):
+            model.model_rebuild(force=True)
+    finally:
+        if previous is None:
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+        else:
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = previous
+
+
+_build()
