@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar, get_args
 import typer
 from typer.core import TyperCommand
 
-from modelreg.cli import render
+from modelreg.cli import collector, render
 from modelreg.cli.merge_command import merge_index as merge_index_command
 from modelreg.errors import InvalidInputError, RegistryError
 from modelreg.gitrepo import redact
@@ -258,6 +258,7 @@ def _reports_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        collector.release()  # the startup is over (see modelreg.cli.collector)
         try:
             return func(*args, **kwargs)
         except RegistryError as e:
@@ -1029,6 +1030,14 @@ def main() -> None:
 
     Under ``--json`` every failure is one JSON line on stderr,
     ``{"error": {"type": …, "message": …}}``, with the same exit code."""
+    collector.hold()
+    try:
+        _main()
+    finally:
+        collector.at_exit()
+
+
+def _main() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     _show_core_notes()
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
