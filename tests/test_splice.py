@@ -18,6 +18,7 @@ from modelreg.index.editor import IndexEditor
 from modelreg.index.parse import parse_index
 from modelreg.index.schema import ModelEntry, VersionEntry
 from modelreg.index.serialise import dump_model_block
+from modelreg.semver import sort_key
 
 _ORDER = ["dev", "staging", "production"]
 # Stage and version words: ones written bare, ones YAML reads as something else (quoted by
@@ -276,3 +277,161 @@ def test_a_promotion_imports_neither_yaml_nor_the_schema(registry: Registry, rep
     assert registry.which_version("churn", "production") == "v1.0.0"
     index = parse_index((repo / "registry.yaml").read_text())
     assert index.models["churn"].stages == {"production": "v1.0.0"}
+
+
+# -- a registration adds a version's lines among the others ---------------------------------
+
+_SEMVER = st.sampled_from(
+    ["v0.1.0", "v1.0.0", "v1.2.0", "v1.10.0", "v2.0.0-rc.1", "v2.0.0", "v10.0.0", "v1.0.1+b.7"]
+)
+
+
+@given(
+    description=st.none() | _TEXT,
+    labels=st.lists(_TEXT, max_size=2),
+    deprecated=st.booleans(),
+    stages=st.dictionaries(_STAGE, _SEMVER, max_size=2),
+    versions=st.lists(_SEMVER, max_size=4, unique=True),
+    new=_SEMVER,
+    new_description=st.none() | _TEXT,
+    new_labels=st.lists(st.sampled_from(["x", "tabular"]), max_size=2),
+    registered_by=st.sampled_from(["Ann <ann@example.com>", 'it\'s "me"', "a" * 120]),
+)
+def test_a_registration_adds_the_version_as_a_full_dump_would(
+    description: str | None,
+    labels: list[str],
+    deprecated: bool,
+    stages: dict[str, str],
+    versions: list[str],
+    new: str,
+    new_description: str | None,
+    new_labels: list[str],
+    registered_by: str,
+) -> None:
+    assume(new not in versions)
+
+    def item(v: str) -> VersionEntry:
+        return VersionEntry(
+            tag=f"m@{v}",
+            md5="a" * 32,
+            size=3,
+            metrics={"acc": 0.5, "f1": 0.25},
+            params={"s": "x, y", "n": 3},
+            registered_by=registered_by,
+            registered_at="2026-11-20T10:02:11Z",
+        )
+
+    entry = ModelEntry(
+        description=description,
+        path="models/m.pkl",
+        labels=labels,
+        deprecated=deprecated,
+        stages=stages,
+        versions={v: item(v) for v in versions},
+    )
+    text = "stages: [dev, staging, production]\nmodels:\n" + dump_model_block("m", entry, _ORDER)
+    editor = IndexEditor(text)
+    assert editor.version_names("m") == sorted(versions, key=sort_key)
+    head = editor.head("m")
+    assert head.versions == {}
+    assert head.model_dump(exclude={"versions"}) == entry.model_dump(exclude={"versions"})
+    head.description = new_description or head.description
+    head.labels = new_labels or head.labels
+    head.deprecated = False
+    editor.add_version("m", head, new, item(new))
+    want = entry.model_copy(
+        update={
+            "description": head.description,
+            "labels": head.labels,
+            "deprecated": False,
+            "versions": {**entry.versions, new: item(new)},
+        }
+    )
+    assert editor.render() == (
+        "stages: [dev, staging, production]\nmodels:\n" + dump_model_block("m", want, _ORDER)
+    )
+
+
+def test_the_blocks_modelreg_writes_take_a_version_as_text() -> None:
+    entry = ModelEntry(
+        path="models/m.pkl",
+        stages={"production": "v1.0.0"},
+        versions={
+            "v1.0.0": VersionEntry(tag="m@v1.0.0", metrics={"acc": 0.9}),
+            "v1.10.0": VersionEntry(tag="m@v1.10.0"),
+        },
+    )
+    found = splice.split_versions(dump_model_block("m", entry, _ORDER))
+    assert found is not None
+    assert found.names == ["v1.0.0", "v1.10.0"]
+    assert found.head == ["  m:", "    path: models/m.pkl", "    stages: {production: v1.0.0}"]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        # Versions out of SemVer order, or one twice: a full dump sorts (and YAML keeps one).
+        "  m:\n    versions:\n      v2.0.0:\n        tag: a\n      v1.0.0:\n        tag: b\n",
+        "  m:\n    versions:\n      v1.0.0:\n        tag: a\n      v1.0.0:\n        tag: b\n",
+        # A key after versions, a quoted or flow version key, a comment among the versions.
+        "  m:\n    versions:\n      v1.0.0:\n        tag: m@v1.0.0\n    path: x\n",
+        "  m:\n    versions:\n      'v1.0.0':\n        tag: m@v1.0.0\n",
+        "  m:\n    versions:\n      v1.0.0: {tag: m@v1.0.0}\n",
+        "  m:\n    versions:\n      # old\n      v1.0.0:\n        tag: m@v1.0.0\n",
+        # A version key YAML reads as a number, a description that goes on over lines.
+        "  m:\n    versions:\n      1.10:\n        tag: m@1.10\n",
+        "  m:\n    description: 'a\n      b'\n    versions:\n      v1.0.0:\n        tag: x\n",
+        # No versions key at all.
+        "  m:\n    path: x\n",
+    ],
+)
+def test_a_block_not_in_modelregs_form_takes_a_version_by_a_full_dump(block: str) -> None:
+    assert splice.split_versions(block) is None
+    editor = IndexEditor("stages: [dev]\nmodels:\n" + block)
+    before = parse_index("stages: [dev]\nmodels:\n" + block).models["m"]
+    assert editor.version_names("m") == list(before.versions)
+    head = editor.head("m")
+    editor.add_version("m", head, "v3.0.0", VersionEntry(tag="m@v3.0.0"))
+    after = parse_index(editor.render()).models["m"]
+    assert after.versions == {**before.versions, "v3.0.0": VersionEntry(tag="m@v3.0.0")}
+    assert after.model_dump(exclude={"versions"}) == before.model_dump(exclude={"versions"})
+
+
+def test_a_new_model_takes_its_first_version() -> None:
+    editor = IndexEditor("stages: [dev]\nmodels: {}\n")
+    assert editor.version_names("m") == []
+    head = editor.head("m")
+    head.path = "models/m.pkl"
+    editor.add_version("m", head, "v1.0.0", VersionEntry(tag="m@v1.0.0"))
+    index = parse_index(editor.render())
+    assert index.models["m"].path == "models/m.pkl"
+    assert list(index.models["m"].versions) == ["v1.0.0"]
+
+
+def test_registrations_by_text_write_what_a_full_dump_writes(
+    registry: Registry, repo: Path
+) -> None:
+    """The second registration finds the block in modelreg's form, so it adds its version
+    as text; the file is still the one a full dump gives."""
+    write_model(repo, "a")
+    registry.register("churn", "models/churn.pkl", metrics={"acc": 0.5})
+    editor = IndexEditor((repo / "registry.yaml").read_text())
+    assert splice.split_versions(editor._blocks["churn"][1]) is not None
+    write_model(repo, "b")
+    registry.register("churn", "models/churn.pkl", metrics={"acc": 0.75})
+    text = (repo / "registry.yaml").read_text()
+    index = parse_index(text)
+    assert list(index.models["churn"].versions) == ["v1.0.0", "v1.1.0"]
+    assert index.models["churn"].versions["v1.1.0"].metrics == {"acc": 0.75}
+    assert text.endswith(dump_model_block("churn", index.models["churn"], index.stages))
+
+
+def test_adding_a_version_the_block_lists_replaces_it() -> None:
+    """A redone registration may take a version the index lists already: YAML would keep
+    only one of two keys, so the entry is replaced, not repeated."""
+    entry = ModelEntry(versions={"v1.0.0": VersionEntry(tag="m@v1.0.0", md5="a" * 32)})
+    editor = IndexEditor("stages: [dev]\nmodels:\n" + dump_model_block("m", entry, ["dev"]))
+    editor.add_version("m", editor.head("m"), "v1.0.0", VersionEntry(tag="m@v1.0.0", size=9))
+    text = editor.render()
+    assert text.count("v1.0.0:") == 1
+    assert parse_index(text).models["m"].versions["v1.0.0"] == VersionEntry(tag="m@v1.0.0", size=9)

@@ -322,7 +322,7 @@ def register(
 
     def body(w: Write) -> ModelVersion:
         state = model_state(repo, name)
-        indexed = list(w.index.entry(name).versions)
+        indexed = w.index.version_names(name)
         new_version = _next_version(state, version, bump, indexed)
         tag = TagName(name, EventKind.REGISTER, version=new_version)
         check_tag(format_tag(tag))
@@ -382,12 +382,12 @@ def _index_and_tag(
     rel = record.path
     tag = TagName(name, EventKind.REGISTER, version=new_version)
     headline = f"Register {name} {new_version}"
-    entry = w.index.entry(name)
-    describe(entry, record)
-    entry.deprecated = False
-    record = dataclasses.replace(record, description=entry.description, labels=entry.labels)
-    entry.versions[new_version] = version_entry(format_tag(tag), record)
-    dvcfiles.update_dvc_yaml(root, name, rel, entry.description, entry.labels)
+    head = w.index.head(name)
+    describe(head, record)
+    head.deprecated = False
+    record = dataclasses.replace(record, description=head.description, labels=head.labels)
+    w.index.add_version(name, head, new_version, version_entry(format_tag(tag), record))
+    dvcfiles.update_dvc_yaml(root, name, rel, head.description, head.labels)
     w.save_index()
     dvc_file = dvcfiles.pointer_file(rel)
     paths = [INDEX_FILE, dvcfiles.dvc_yaml_of(name), dvc_file]

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from modelreg.index.files import read_index_text, write_atomic
 from modelreg.index.header import INDEX_FILE, simple_header
 from modelreg.index.layout import preamble, split_models
-from modelreg.index.splice import replace_stages
+from modelreg.index.splice import Versions, add_version, replace_stages, split_versions
 
 if TYPE_CHECKING:
-    from modelreg.index.schema import Index, ModelEntry, StagePolicy
+    from modelreg.index.schema import Index, ModelEntry, StagePolicy, VersionEntry
 
 # The schema, its parser and the dumper are imported where a model's block is parsed or
 # written: a stage change on a header in modelreg's form needs none of them (pydantic's
@@ -89,6 +89,54 @@ class IndexEditor:
             entry = ModelEntry()
         self._changed[name] = entry
         return entry
+
+    def version_names(self, name: str) -> list[str]:
+        """The versions model ``name``'s entry lists (none for a model the index lacks)."""
+        found = self._versions_of(name)
+        return list(found.names) if found is not None else list(self.entry(name).versions)
+
+    def head(self, name: str) -> ModelEntry:
+        """A copy of model ``name``'s entry without its versions: its descriptive fields and
+        stages, for :meth:`add_version` (a new entry when the index has none)."""
+        found = self._versions_of(name)
+        if found is None:
+            return self.entry(name).model_copy(update={"versions": {}}, deep=True)
+        from modelreg.index.parse import parse_index
+        from modelreg.index.schema import ModelEntry
+
+        start, _ = self._blocks[name]
+        text = "models:\n" + "\n".join(found.head) + "\n"
+        parsed = parse_index(text, self._source, line_offset=start - 2)
+        return parsed.models.get(name, ModelEntry())
+
+    def add_version(self, name: str, head: ModelEntry, version: str, item: VersionEntry) -> None:
+        """Give model ``name`` the descriptive fields and stages of ``head`` (from
+        :meth:`head`) and a new ``version``.
+
+        A registration adds a few lines to a block that may hold thousands of versions: when
+        the block is in modelreg's layout (:func:`~modelreg.index.splice.split_versions`),
+        its head is re-dumped and the version's lines are put among the others as text; the
+        result equals re-serialising the whole block (a property test holds it to that)."""
+        from modelreg.index.serialise import dump_model_block, dump_version
+
+        found = self._versions_of(name)
+        if found is None or version in found.names:  # a version listed already: replaced
+            entry = self.entry(name)
+            for field in ("description", "path", "labels", "deprecated", "stages"):
+                setattr(entry, field, getattr(head, field))
+            entry.versions[version] = item
+            return
+        start, _ = self._blocks[name]
+        top = dump_model_block(name, head.model_copy(update={"versions": {}}), self.stages)
+        top = top.removesuffix("    versions: {}\n")
+        block = add_version(found, top, version, dump_version(name, version, item))
+        self._blocks[name] = (start, block)
+
+    def _versions_of(self, name: str) -> Versions | None:
+        """Model ``name``'s block cut at its versions, when it can be edited as text."""
+        if self._full is not None or name in self._changed or name not in self._blocks:
+            return None
+        return split_versions(self._blocks[name][1])
 
     def set_stages(self, name: str, stages: dict[str, str]) -> None:
         """Set model ``name``'s desired stages.

@@ -67,6 +67,13 @@ def dump_model_block(name: str, entry: ModelEntry, stage_order: list[str]) -> st
     return text.split("\n", 1)[1]
 
 
+def dump_version(model: str, name: str, entry: VersionEntry) -> str:
+    """One version's lines under a model's ``versions:``, as :func:`dump_model_block` writes
+    them."""
+    text = dump({"models": {model: {"versions": {name: _version_dict(entry)}}}})
+    return text.split("\n", 3)[3]  # below `models:`, the model's key and `versions:`
+
+
 def dump_index(index: Index, preamble: str = "") -> str:
     """Serialize in the stable order described in the module docstring, below ``preamble``
     (comment lines, see :func:`modelreg.index.layout.preamble`)."""

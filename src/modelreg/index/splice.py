@@ -1,5 +1,5 @@
 """One model's block of ``registry.yaml``, edited as text: its ``stages:`` line rewritten in
-place, without parsing or re-serialising its versions.
+place, or a version added among the others, without parsing or re-serialising its versions.
 
 A promotion changes one line of a block that may hold thousands of versions.  Finding that
 line must not be fooled by a hand-written block: a multi-line quoted description can hold a
@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
+
+from modelreg.semver import sort_key
 
 # One whole line of a block, as modelreg (or a careful hand) writes it: blank, a comment, or
 # `key:` / `key: value` whose value ends on this line.  Quoted scalars must close here, flow
@@ -163,3 +166,54 @@ def _format_stages_line(items: list[tuple[str, str]]) -> str | None:
         return None
     line = "    stages: {" + ", ".join(f"{stage}: {version}" for stage, version in items) + "}"
     return line + "\n" if len(line) <= _WIDTH else None
+
+
+class Versions(NamedTuple):
+    """A model's block cut where its versions start."""
+
+    head: list[str]  # the model's key line and its keys above ``versions:``
+    names: list[str]  # the versions, in the block's order
+    chunks: list[list[str]]  # each version's lines
+
+
+def split_versions(block: str) -> Versions | None:
+    """``block`` cut into its head and its versions, found without YAML; ``None`` unless it
+    is laid out as :func:`~modelreg.index.serialise.dump_model_block` writes it: every line
+    whole, ``versions:`` the last key, each version a plain key on a line of its own, their
+    lines below it, in SemVer order."""
+    lines = block.split("\n")
+    if lines[-1] != "" or not all(_WHOLE_LINE.fullmatch(line) for line in lines[1:-1]):
+        return None
+    lines.pop()
+    at = next((i for i, line in enumerate(lines) if line.startswith("    versions:")), None)
+    if at is None or lines[at] not in ("    versions:", "    versions: {}"):
+        return None
+    head, body = lines[:at], lines[at + 1 :]
+    if any(not line.startswith("    ") or line[4:5] in ("", " ", "#") for line in head[1:]):
+        return None  # a blank or comment line, or a key deeper than the model's
+    if lines[at].endswith("{}") and body:
+        return None
+    names: list[str] = []
+    chunks: list[list[str]] = []
+    for line in body:
+        if line.startswith("        ") and chunks:
+            chunks[-1].append(line)
+        elif line.startswith("      ") and line.endswith(":") and _is_flow_word(line[6:-1]):
+            names.append(line[6:-1])
+            chunks.append([line])
+        else:
+            return None  # a key after versions, a comment, a quoted or flow version key
+    keys = [sort_key(name) for name in names]
+    if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):
+        return None  # out of order (or repeated): a full dump sorts them
+    return Versions(head, names, chunks)
+
+
+def add_version(found: Versions, head: str, name: str, chunk: str) -> str:
+    """The block of ``found`` with ``head`` (the model's lines above ``versions:``, as the
+    dumper writes them) and version ``name``'s ``chunk`` added in SemVer order."""
+    key = sort_key(name)
+    at = next((i for i, v in enumerate(found.names) if sort_key(v) > key), len(found.names))
+    chunks = ["\n".join(lines) + "\n" for lines in found.chunks]
+    chunks.insert(at, chunk)
+    return head + "    versions:\n" + "".join(chunks)
