@@ -346,6 +346,25 @@ def test_registering_keeps_the_comments_and_stages_of_dvc_yaml(
     assert listed.returncode == 0 and listed.stdout.split()[0] == "train", listed.stderr
 
 
+@pytest.mark.parametrize("comment", ["", "# the team's models\n"])
+def test_a_registration_that_changes_no_declaration_leaves_dvc_yaml_alone(
+    registry: Registry, repo: Path, comment: str
+) -> None:
+    """A new version of a model usually declares nothing new: the file is not rewritten,
+    so a layout of the user's own (flow style here) is kept byte for byte."""
+    write_model(repo, "v1")
+    registry.register("churn", "models/churn.pkl")
+    declared = comment + "artifacts: {churn: {path: models/churn.pkl, type: model}}\n"
+    (repo / "dvc.yaml").write_text(declared)
+    git(repo, "commit", "-q", "-m", "dvc.yaml in flow style", "dvc.yaml")
+    inode = (repo / "dvc.yaml").stat().st_ino
+    write_model(repo, "v2")
+    registry.register("churn", "models/churn.pkl")
+    assert (repo / "dvc.yaml").read_text() == declared
+    assert (repo / "dvc.yaml").stat().st_ino == inode  # not even replaced by the same bytes
+    assert git(repo, "status", "--porcelain").strip() == ""
+
+
 @pytest.mark.parametrize("section", ["artifacts:\n", "artifacts:  # models go here\n"])
 def test_an_empty_artifacts_section_takes_the_first_model(
     registry: Registry, repo: Path, section: str

@@ -125,7 +125,8 @@ def render_dvc_yaml(
 
     A file without comments is rewritten with PyYAML's C emitter (order kept); one with
     comments goes through ruamel's round-trip mode, which keeps them but is slow enough to
-    matter on a registry of a hundred models.
+    matter on a registry of a hundred models.  A file that already declares the artifact so
+    comes back as it is (a new version of a model usually changes nothing here).
     """
     entry: dict[str, Any] = {"path": path, "type": "model"}
     if description:
@@ -137,6 +138,8 @@ def render_dvc_yaml(
 
         loader, dumper = _yaml_classes()
         data = (yaml.load(current, Loader=loader) if current else None) or {}
+        if current is not None and _artifacts(data).get(name) == entry:
+            return current
         _artifacts(data)[name] = entry
         text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
         return text
@@ -148,6 +151,8 @@ def render_dvc_yaml(
     loaded: Any = rt.load(current)
     if loaded is None:
         loaded = {}
+    if _artifacts(loaded).get(name) == entry:
+        return current
     _artifacts(loaded)[name] = entry
     buf = io.StringIO()
     rt.dump(loaded, buf)
@@ -185,4 +190,5 @@ def update_dvc_yaml(
     current = target.read_text(encoding="utf-8") if target.exists() else None
     declared = posixpath.relpath(path, folder) if folder else path
     text = render_dvc_yaml(current, name, declared, description, labels)
-    write_atomic(target, text.encode("utf-8"))
+    if text != current:  # unchanged: not rewritten (nor synced to disk)
+        write_atomic(target, text.encode("utf-8"))
