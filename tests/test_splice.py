@@ -435,3 +435,28 @@ def test_adding_a_version_the_block_lists_replaces_it() -> None:
     text = editor.render()
     assert text.count("v1.0.0:") == 1
     assert parse_index(text).models["m"].versions["v1.0.0"] == VersionEntry(tag="m@v1.0.0", size=9)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "  m:\n    versions: x\n",  # versions with a value of its own
+        "  m:\n\n    versions: {}\n",  # a blank line above versions
+        "  m:\n    # kept\n    versions: {}\n",  # a comment line above versions
+        "  m:\n    versions: {}\n      v1.0.0:\n        tag: x\n",  # lines under an empty one
+    ],
+)
+def test_a_head_not_in_modelregs_form_is_not_split(block: str) -> None:
+    assert splice.split_versions(block) is None
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "  m:\n    stages: {dev: [\n",  # not YAML
+        "  m: x\n",  # the model is not a mapping
+        "  m:\n    ? [a]\n    : b\n    stages: {}\n",  # a key that is not a scalar
+    ],
+)
+def test_yamls_events_find_no_stages_line_where_there_is_none(block: str) -> None:
+    assert splice.event_stages_line(block, block.split("\n")) is None

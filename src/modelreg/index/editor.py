@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelreg.index.files import read_index_text, write_atomic
+from modelreg.index.files import read_index_text
 from modelreg.index.header import INDEX_FILE, simple_header
 from modelreg.index.layout import preamble, split_models
 from modelreg.index.splice import Versions, add_version, replace_stages, split_versions
@@ -173,7 +173,3 @@ class IndexEditor:
         ]
         section = "models:\n" + "".join(body) if names else "models: {}\n"
         return self._head + section + self._tail
-
-    def save(self, root: Path) -> None:
-        """Write the file atomically."""
-        write_atomic(root / INDEX_FILE, self.render().encode("utf-8"))
