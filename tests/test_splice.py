@@ -363,8 +363,8 @@ def test_the_blocks_modelreg_writes_take_a_version_as_text() -> None:
     )
     found = splice.split_versions(dump_model_block("m", entry, _ORDER))
     assert found is not None
-    assert found.names == ["v1.0.0", "v1.10.0"]
-    assert found.head == ["  m:", "    path: models/m.pkl", "    stages: {production: v1.0.0}"]
+    assert found.names == ("v1.0.0", "v1.10.0")
+    assert found.head == ("  m:", "    path: models/m.pkl", "    stages: {production: v1.0.0}")
 
 
 @pytest.mark.parametrize(

@@ -138,9 +138,10 @@ def render_dvc_yaml(
 
         loader, dumper = _yaml_classes()
         data = (yaml.load(current, Loader=loader) if current else None) or {}
-        if current is not None and _artifacts(data).get(name) == entry:
+        artifacts = _artifacts(data)
+        if current is not None and artifacts.get(name) == entry:
             return current
-        _artifacts(data)[name] = entry
+        artifacts[name] = entry
         text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
         return text
 
@@ -151,9 +152,10 @@ def render_dvc_yaml(
     loaded: Any = rt.load(current)
     if loaded is None:
         loaded = {}
-    if _artifacts(loaded).get(name) == entry:
+    declared = _artifacts(loaded)
+    if declared.get(name) == entry:
         return current
-    _artifacts(loaded)[name] = entry
+    declared[name] = entry
     buf = io.StringIO()
     rt.dump(loaded, buf)
     return buf.getvalue()

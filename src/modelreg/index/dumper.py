@@ -3,6 +3,7 @@ flow style where the file is read at a glance (``stages: {…}``, ``labels: […
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -31,6 +32,14 @@ def dump(data: dict[str, Any]) -> str:
         data, Dumper=_IndexDumper, sort_keys=False, allow_unicode=True, width=WIDTH
     )
     return text
+
+
+def dump_at(path: Sequence[str], data: dict[str, Any]) -> str:
+    """``data`` as :func:`dump` writes it nested under the keys of ``path`` (so indented as
+    it is in the file there), without the lines of those keys."""
+    for key in reversed(path):
+        data = {key: data}
+    return dump(data).split("\n", len(path))[len(path)]
 
 
 class _IndexDumper(yamlio.SafeDumper):  # type: ignore[misc]

@@ -122,7 +122,7 @@ class IndexEditor:
         found = self._versions_of(name)
         if found is None or version in found.names:  # a version listed already: replaced
             entry = self.entry(name)
-            for field in ("description", "path", "labels", "deprecated", "stages"):
+            for field in type(head).model_fields.keys() - {"versions"}:
                 setattr(entry, field, getattr(head, field))
             entry.versions[version] = item
             return
@@ -163,13 +163,14 @@ class IndexEditor:
             full = Index(branch=self.branch, stages=self.stages, policy=self.policy, models=models)
             return dump_index(full, self.preamble)
         names = sorted(set(self._blocks) | set(self._changed))
-        if self._changed:
-            from modelreg.index.serialise import dump_model_block
-        body = [
-            dump_model_block(n, self._changed[n], self.stages)
-            if n in self._changed
-            else self._blocks[n][1]
-            for n in names
-        ]
-        section = "models:\n" + "".join(body) if names else "models: {}\n"
+        body = "".join(self._block_text(name) for name in names)
+        section = "models:\n" + body if names else "models: {}\n"
         return self._head + section + self._tail
+
+    def _block_text(self, name: str) -> str:
+        """Model ``name``'s lines: as they are, or re-serialized when it changed."""
+        if name not in self._changed:
+            return self._blocks[name][1]
+        from modelreg.index.serialise import dump_model_block
+
+        return dump_model_block(name, self._changed[name], self.stages)

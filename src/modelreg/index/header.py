@@ -24,15 +24,23 @@ _SIMPLE_HEAD = re.compile(rf"(?:{_OTHER_LINE})*stages: \[([^\]\n]*)\][ \t]*\n(?:
 _PLAIN_WORD = re.compile(r"[a-z][a-z0-9_/-]*")
 _YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null"})
 _BRANCH_LINE = re.compile(r"(?:^|\n)branch: ([^\n]*)")
-# A branch name YAML reads as this very string: it starts with a letter (no number, date or
-# `.inf`) and is no boolean or null word in any case.
-_PLAIN_BRANCH = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
+# A word of either case that YAML, and its dumper, take as this very string, bare in a
+# block or a flow collection: it starts with a letter (no number, date or `.inf`) and holds
+# no space or flow indicator.
+_BARE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_./+-]*")
 
 
 def is_plain_word(text: str) -> bool:
     """Whether YAML reads ``text`` (a key or a flow-list item) as this very string; ``False``
     means only that a YAML parser must say what it is."""
     return _PLAIN_WORD.fullmatch(text) is not None and text not in _YAML_WORDS
+
+
+def is_bare_word(text: str) -> bool:
+    """Whether ``text`` (a branch, a stage, a version) is written bare and read back as this
+    very string: :data:`_BARE_WORD`, and no boolean or null word in any case (``True``,
+    ``NULL``).  ``False`` means only that YAML must quote it or say what it is."""
+    return _BARE_WORD.fullmatch(text) is not None and text.lower() not in _YAML_WORDS
 
 
 def read_stage_order(root: Path) -> list[str]:
@@ -87,9 +95,7 @@ def simple_header(head: str) -> tuple[str | None, list[str]] | None:
     if len(branches) > 1:
         return None  # the key twice
     branch = branches[0]
-    if _PLAIN_BRANCH.fullmatch(branch) is None or branch.lower() in _YAML_WORDS:
-        return None
-    return branch, stages
+    return (branch, stages) if is_bare_word(branch) else None
 
 
 def _simple_stages(head: str) -> list[str] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelreg.index.dumper import Flow, FlowList, dump
+from modelreg.index.dumper import Flow, FlowList, dump, dump_at
 from modelreg.index.files import write_atomic
 from modelreg.index.header import INDEX_FILE
 from modelreg.index.schema import Index, ModelEntry, StagePolicy, VersionEntry
@@ -63,15 +63,13 @@ def _policy_dict(rule: StagePolicy) -> dict[str, Any]:
 
 def dump_model_block(name: str, entry: ModelEntry, stage_order: list[str]) -> str:
     """One model's lines under ``models:``, exactly as :func:`dump_index` writes them."""
-    text = dump({"models": {name: _model_dict(entry, stage_order)}})
-    return text.split("\n", 1)[1]
+    return dump_at(("models",), {name: _model_dict(entry, stage_order)})
 
 
 def dump_version(model: str, name: str, entry: VersionEntry) -> str:
     """One version's lines under a model's ``versions:``, as :func:`dump_model_block` writes
     them."""
-    text = dump({"models": {model: {"versions": {name: _version_dict(entry)}}}})
-    return text.split("\n", 3)[3]  # below `models:`, the model's key and `versions:`
+    return dump_at(("models", model, "versions"), {name: _version_dict(entry)})
 
 
 def dump_index(index: Index, preamble: str = "") -> str:

@@ -19,10 +19,12 @@ would.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from modelreg.index.header import is_bare_word
 from modelreg.semver import sort_key
 
 # One whole line of a block, as modelreg (or a careful hand) writes it: blank, a comment, or
@@ -40,11 +42,6 @@ _WHOLE_LINE = re.compile(rf"[ ]*(?:#[^\n]*)?|[ ]*{_KEY}:(?:[ ]+{_VALUE})?(?:[ ]+
 # The stages line exactly as the dumper writes it: a one-line flow mapping, no comment.
 _STAGES_LINE = re.compile(rf"    stages: {_FLOW}")
 
-# A word the dumper writes bare in a flow mapping, and YAML reads back as this very string:
-# starts with a letter (no number, date or `.inf`), no flow indicator or space, and no
-# boolean or null word in any case.
-_FLOW_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_./+-]*")
-_YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null"})
 # The dumper folds longer lines (modelreg.index.dumper.WIDTH, equal by test; importing it
 # here would import YAML).
 _WIDTH = 100
@@ -64,10 +61,9 @@ def replace_stages(block: str, stages: Mapping[str, str], stage_order: list[str]
     ordered = in_stage_order(stages, stage_order)
     new = _format_stages_line(ordered)
     if new is None:
-        from modelreg.index.dumper import Flow, dump
+        from modelreg.index.dumper import Flow, dump_at
 
-        # Below `models:` and the model's key line.
-        new = dump({"models": {"m": {"stages": Flow(ordered)}}}).split("\n", 2)[2]
+        new = dump_at(("models", "m"), {"stages": Flow(ordered)})
     return "\n".join(lines[:found]) + "\n" + new + "\n".join(lines[found + 1 :])
 
 
@@ -155,14 +151,10 @@ def event_stages_line(block: str, lines: list[str]) -> int | None:
     return start.line - 1
 
 
-def _is_flow_word(text: str) -> bool:
-    return _FLOW_WORD.fullmatch(text) is not None and text.lower() not in _YAML_WORDS
-
-
 def _format_stages_line(items: list[tuple[str, str]]) -> str | None:
     """The ``stages:`` line (with its newline) the dumper would write, or ``None`` when a
     stage or version needs the dumper to decide (quoting) or the line would be folded."""
-    if not all(_is_flow_word(stage) and _is_flow_word(version) for stage, version in items):
+    if not all(is_bare_word(stage) and is_bare_word(version) for stage, version in items):
         return None
     line = "    stages: {" + ", ".join(f"{stage}: {version}" for stage, version in items) + "}"
     return line + "\n" if len(line) <= _WIDTH else None
@@ -171,16 +163,21 @@ def _format_stages_line(items: list[tuple[str, str]]) -> str | None:
 class Versions(NamedTuple):
     """A model's block cut where its versions start."""
 
-    head: list[str]  # the model's key line and its keys above ``versions:``
-    names: list[str]  # the versions, in the block's order
-    chunks: list[list[str]]  # each version's lines
+    head: tuple[str, ...]  # the model's key line and its keys above ``versions:``
+    names: tuple[str, ...]  # the versions, in the block's order
+    chunks: tuple[str, ...]  # each version's lines, as text
 
 
+@functools.lru_cache(maxsize=16)
 def split_versions(block: str) -> Versions | None:
     """``block`` cut into its head and its versions, found without YAML; ``None`` unless it
     is laid out as :func:`~modelreg.index.serialise.dump_model_block` writes it: every line
     whole, ``versions:`` the last key, each version a plain key on a line of its own, their
-    lines below it, in SemVer order."""
+    lines below it, in SemVer order.
+
+    Cached (the result is immutable): a registration asks for the same block's versions,
+    head and cut in turn, and each look checks every line of a block that may be thousands
+    long."""
     lines = block.split("\n")
     if lines[-1] != "" or not all(_WHOLE_LINE.fullmatch(line) for line in lines[1:-1]):
         return None
@@ -198,7 +195,7 @@ def split_versions(block: str) -> Versions | None:
     for line in body:
         if line.startswith("        ") and chunks:
             chunks[-1].append(line)
-        elif line.startswith("      ") and line.endswith(":") and _is_flow_word(line[6:-1]):
+        elif line.startswith("      ") and line.endswith(":") and is_bare_word(line[6:-1]):
             names.append(line[6:-1])
             chunks.append([line])
         else:
@@ -206,7 +203,7 @@ def split_versions(block: str) -> Versions | None:
     keys = [sort_key(name) for name in names]
     if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):
         return None  # out of order (or repeated): a full dump sorts them
-    return Versions(head, names, chunks)
+    return Versions(tuple(head), tuple(names), tuple("\n".join(c) + "\n" for c in chunks))
 
 
 def add_version(found: Versions, head: str, name: str, chunk: str) -> str:
@@ -214,6 +211,5 @@ def add_version(found: Versions, head: str, name: str, chunk: str) -> str:
     dumper writes them) and version ``name``'s ``chunk`` added in SemVer order."""
     key = sort_key(name)
     at = next((i for i, v in enumerate(found.names) if sort_key(v) > key), len(found.names))
-    chunks = ["\n".join(lines) + "\n" for lines in found.chunks]
-    chunks.insert(at, chunk)
+    chunks = [*found.chunks[:at], chunk, *found.chunks[at:]]
     return head + "    versions:\n" + "".join(chunks)
